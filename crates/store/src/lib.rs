@@ -1,0 +1,27 @@
+//! PostgreSQL for Just.Trades: the embedded cluster, roles and migrations, and the
+//! tenant-scoped transactions every query goes through (SPEC §4, §5).
+//!
+//! Tenant data is reachable only through [`TenantTx`] (sets `app.user_id`, so row-level
+//! security shows one user's rows) or [`AdminTx`] (sets `app.role = 'admin'`, for the admin
+//! console and CLI, audited). A query that forgets the scope sees nothing.
+
+pub mod api_tokens;
+pub mod embedded;
+mod error;
+mod ids;
+pub mod password;
+mod provision;
+mod secret_key;
+mod tenant;
+#[cfg(feature = "test-support")]
+pub mod testing;
+pub mod users;
+
+pub use error::StoreError;
+pub use ids::{ApiTokenId, RecorderId, UserId};
+pub use provision::{
+    APP_ROLE, DATABASE_NAME, Database, DbConfig, OWNER_ROLE, app_options, bootstrap_cluster,
+    ensure_app_role, migrate,
+};
+pub use secret_key::{SecretKey, SecretKeyError};
+pub use tenant::{AdminTx, Store, TenantTx};

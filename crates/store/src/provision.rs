@@ -1,0 +1,250 @@
+//! Getting a database ready: the embedded cluster or `DATABASE_URL`, roles, migrations, and
+//! the application pool (SPEC §4, §5).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection};
+
+use crate::embedded::{ClusterOptions, EmbeddedCluster};
+use crate::{SecretKey, Store, StoreError};
+
+/// Owner of the schema: runs migrations, owns every table.
+pub const OWNER_ROLE: &str = "jt_owner";
+/// The role the application connects as: no superuser, no owner, no BYPASSRLS.
+pub const APP_ROLE: &str = "jt_app";
+/// Database name inside the embedded cluster.
+pub const DATABASE_NAME: &str = "justtrades";
+/// `application_name` of our connections (used to see whether other processes still use the
+/// embedded cluster before stopping it).
+pub const APPLICATION_NAME: &str = "justtrades";
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// Where the database is and how to reach it.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// `DATABASE_URL`: an existing server, connected to as the schema owner. `None` = embedded.
+    pub database_url: Option<String>,
+    /// `JT_APP_DATABASE_URL`: the application role's connection when we may not manage it.
+    pub app_database_url: Option<String>,
+    /// `JT_DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// `JT_PG_BIN_DIR`.
+    pub pg_bin_dir: Option<PathBuf>,
+    /// Connections in the application pool.
+    pub max_connections: u32,
+    /// `JT_SECRET_KEY` (derives the role passwords).
+    pub secret_key: SecretKey,
+}
+
+/// An open, migrated database and the embedded cluster behind it, if any.
+#[derive(Debug)]
+pub struct Database {
+    store: Store,
+    cluster: Option<EmbeddedCluster>,
+}
+
+impl Database {
+    /// Starts or reuses the embedded cluster (without `DATABASE_URL`), makes sure the roles and
+    /// database exist, applies migrations as the owner and opens the application pool.
+    pub async fn open(config: &DbConfig) -> Result<Self, StoreError> {
+        let (cluster, owner) = match &config.database_url {
+            Some(url) => {
+                let owner = parse_url("DATABASE_URL", url)?;
+                if config.app_database_url.is_none() {
+                    let mut conn = owner.connect().await?;
+                    ensure_app_role(&mut conn, &config.secret_key).await?;
+                    conn.close().await?;
+                }
+                (None, owner)
+            }
+            None => {
+                let options = ClusterOptions {
+                    data_dir: config.data_dir.clone(),
+                    bin_dir: config.pg_bin_dir.clone(),
+                    durable: true,
+                };
+                let cluster =
+                    tokio::task::spawn_blocking(move || EmbeddedCluster::ensure_running(&options))
+                        .await
+                        .map_err(|e| {
+                            StoreError::Invalid(format!("cluster start-up panicked: {e}"))
+                        })??;
+                let owner =
+                    bootstrap_cluster(&cluster.superuser_options("postgres"), &config.secret_key)
+                        .await?;
+                (Some(cluster), owner)
+            }
+        };
+        migrate(&owner).await?;
+        let app = match &config.app_database_url {
+            Some(url) => parse_url("JT_APP_DATABASE_URL", url)?,
+            None => app_options(&owner, &config.secret_key),
+        };
+        let store = Store::connect(app, config.max_connections).await?;
+        Ok(Self { store, cluster })
+    }
+
+    /// The tenant-safe handle for all application queries.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The embedded cluster, when one is used.
+    pub fn cluster(&self) -> Option<&EmbeddedCluster> {
+        self.cluster.as_ref()
+    }
+
+    /// Closes the pool and, if this process started the embedded cluster and no other
+    /// justtrades process still uses it, stops the cluster.
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.store.close().await;
+        let Some(cluster) = self.cluster else {
+            return Ok(());
+        };
+        if !cluster.started_here() {
+            return Ok(());
+        }
+        let others = other_clients(&cluster).await.unwrap_or(0);
+        if others > 0 {
+            tracing::info!(
+                others,
+                "leaving the embedded PostgreSQL running: other justtrades processes use it"
+            );
+            return Ok(());
+        }
+        tokio::task::spawn_blocking(move || cluster.stop())
+            .await
+            .map_err(|e| StoreError::Invalid(format!("cluster stop panicked: {e}")))??;
+        tracing::info!("embedded PostgreSQL stopped");
+        Ok(())
+    }
+}
+
+async fn other_clients(cluster: &EmbeddedCluster) -> Result<i64, StoreError> {
+    let mut conn = cluster.superuser_options("postgres").connect().await?;
+    let count: i64 = sqlx::query_scalar(
+        "select count(*) from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()",
+    )
+    .bind(APPLICATION_NAME)
+    .fetch_one(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(count)
+}
+
+fn parse_url(name: &'static str, url: &str) -> Result<PgConnectOptions, StoreError> {
+    url.parse()
+        .map_err(|source| StoreError::BadUrl { name, source })
+}
+
+/// As the cluster's superuser: the owner and application roles and the database. Returns the
+/// owner's connection options. Idempotent; passwords follow the current secret key.
+pub async fn bootstrap_cluster(
+    superuser: &PgConnectOptions,
+    secret: &SecretKey,
+) -> Result<PgConnectOptions, StoreError> {
+    let mut conn = superuser.connect().await?;
+    ensure_role(
+        &mut conn,
+        OWNER_ROLE,
+        "nosuperuser nocreatedb nocreaterole nobypassrls",
+        secret,
+    )
+    .await?;
+    ensure_app_role(&mut conn, secret).await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select from pg_database where datname = $1)")
+            .bind(DATABASE_NAME)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "create database {DATABASE_NAME} owner {OWNER_ROLE}"
+        )))
+        .execute(&mut conn)
+        .await?;
+    }
+    conn.close().await?;
+    Ok(superuser
+        .clone()
+        .username(OWNER_ROLE)
+        .password(&secret.role_password(OWNER_ROLE))
+        .database(DATABASE_NAME))
+}
+
+/// Creates or updates `jt_app`: can log in, nothing else.
+pub async fn ensure_app_role(
+    conn: &mut PgConnection,
+    secret: &SecretKey,
+) -> Result<(), StoreError> {
+    ensure_role(
+        conn,
+        APP_ROLE,
+        "nosuperuser nocreatedb nocreaterole nobypassrls noinherit noreplication",
+        secret,
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Database(source) => StoreError::AppRole(source),
+        other => other,
+    })
+}
+
+async fn ensure_role(
+    conn: &mut PgConnection,
+    role: &str,
+    attributes: &str,
+    secret: &SecretKey,
+) -> Result<(), StoreError> {
+    // Roles are cluster-wide: parallel bootstraps (test binaries) may race to create one.
+    let mut tx = conn.begin().await?;
+    sqlx::query("select pg_advisory_xact_lock(hashtext('justtrades roles'))")
+        .execute(&mut *tx)
+        .await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select from pg_roles where rolname = $1)")
+            .bind(role)
+            .fetch_one(&mut *tx)
+            .await?;
+    let verb = if exists { "alter" } else { "create" };
+    // Role names are our constants and the password is hex, so formatting is safe here.
+    let password = secret.role_password(role);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{verb} role {role} with login {attributes} password '{password}'"
+    )))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies our migrations as the owner (sqlx takes an advisory lock, so concurrent starts are
+/// safe).
+pub async fn migrate(owner: &PgConnectOptions) -> Result<(), StoreError> {
+    let mut conn = owner
+        .clone()
+        .application_name(APPLICATION_NAME)
+        .connect()
+        .await?;
+    MIGRATOR.run(&mut conn).await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// The application role's options on the same server and database as `owner`.
+pub fn app_options(owner: &PgConnectOptions, secret: &SecretKey) -> PgConnectOptions {
+    owner
+        .clone()
+        .username(APP_ROLE)
+        .password(&secret.role_password(APP_ROLE))
+}
+
+pub(crate) fn app_pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        // Fail fast when the database is down: the webhook answers 503 instead of hanging.
+        .acquire_timeout(Duration::from_secs(3))
+}

@@ -1,0 +1,135 @@
+//! The only ways to get a connection for application data. Row-level security policies read
+//! `app.user_id` (tenant) and `app.role` (admin console); both are set transaction-locally,
+//! so a connection returned to the pool carries nothing over.
+
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use crate::provision::{APPLICATION_NAME, app_pool_options};
+use crate::{StoreError, UserId};
+
+/// The application's database handle. Cloning is cheap (a pool).
+///
+/// It deliberately has no method that hands out a bare connection: tenant data is reached
+/// through [`TenantTx`], operator work through [`AdminTx`].
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Opens the application pool (role `jt_app`).
+    pub async fn connect(
+        options: sqlx::postgres::PgConnectOptions,
+        max_connections: u32,
+    ) -> Result<Self, StoreError> {
+        let pool = app_pool_options(max_connections)
+            .connect_with(options.application_name(APPLICATION_NAME))
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// A transaction that sees and changes only `user`'s rows.
+    pub async fn tenant(&self, user: UserId) -> Result<TenantTx, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.user_id', $1, true)")
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(TenantTx { tx, user })
+    }
+
+    /// A transaction for operator work across tenants (admin console, CLI). `actor` is
+    /// recorded in the audit log for what it changes.
+    pub async fn admin(&self, actor: &str) -> Result<AdminTx, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.role', 'admin', true)")
+            .execute(&mut *tx)
+            .await?;
+        Ok(AdminTx {
+            tx,
+            actor: actor.to_owned(),
+        })
+    }
+
+    /// Round trip to the database (readiness probe).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection (at shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A transaction with neither `app.user_id` nor `app.role`: what a handler that forgot
+    /// the tenant would get. Only for tests proving that it sees nothing.
+    #[cfg(feature = "test-support")]
+    pub async fn unscoped_tx_for_tests(
+        &self,
+    ) -> Result<Transaction<'static, Postgres>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+/// A transaction scoped to one tenant by row-level security.
+#[derive(Debug)]
+pub struct TenantTx {
+    tx: Transaction<'static, Postgres>,
+    user: UserId,
+}
+
+impl TenantTx {
+    /// The tenant this transaction acts for.
+    pub fn user_id(&self) -> UserId {
+        self.user
+    }
+
+    /// The connection, for store functions (and tests): RLS still applies to everything.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+/// A transaction for operators: admin policies apply (see the migrations).
+#[derive(Debug)]
+pub struct AdminTx {
+    tx: Transaction<'static, Postgres>,
+    actor: String,
+}
+
+impl AdminTx {
+    /// The connection, for store functions.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Writes one audit-log entry for an action taken in this transaction.
+    pub async fn audit(
+        &mut self,
+        action: &str,
+        target_user: Option<UserId>,
+        details: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into audit_log (actor, action, target_user_id, details) values ($1, $2, $3, $4)",
+        )
+        .bind(&self.actor)
+        .bind(action)
+        .bind(target_user)
+        .bind(details)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit().await?)
+    }
+}

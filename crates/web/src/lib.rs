@@ -1,0 +1,9 @@
+//! HTTP for Just.Trades: the axum router, handlers and the application server.
+
+mod app;
+mod health;
+mod request_span;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use app::{AppState, Application, router};

@@ -1,0 +1,158 @@
+//! What each command does: open the database, call the library, report.
+
+use std::io::{IsTerminal, Read};
+
+use anyhow::{Context, bail};
+use jt_store::password::Password;
+use jt_store::users::{self, Email, Role};
+use jt_store::{Database, DbConfig, SecretKey, api_tokens};
+use jt_web::{AppState, Application};
+
+use crate::config::{Cli, Command, GlobalArgs, ServeArgs, TokenCommand, UserCommand};
+
+/// Actor name in the audit log for command-line operations.
+const CLI_ACTOR: &str = "cli";
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let db = open_database(&cli.global).await?;
+    // Close (and stop the embedded cluster we started) whatever the command's outcome.
+    let result = match cli.command {
+        Command::Serve(args) => serve(&db, args).await,
+        Command::Migrate => {
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::User(UserCommand::Create { email, admin }) => {
+            create_user(&db, &email, admin).await
+        }
+        Command::User(UserCommand::Disable { email }) => disable_user(&db, &email).await,
+        Command::Token(TokenCommand::Create { email, name }) => {
+            create_token(&db, &email, &name).await
+        }
+    };
+    let closed = db.close().await.context("closing the database");
+    result.and(closed)
+}
+
+async fn open_database(global: &GlobalArgs) -> anyhow::Result<Database> {
+    let secret_key = SecretKey::load(global.secret_key.as_deref(), &global.data_dir)?;
+    let config = DbConfig {
+        database_url: global.database_url.clone(),
+        app_database_url: global.app_database_url.clone(),
+        data_dir: global.data_dir.clone(),
+        pg_bin_dir: global.pg_bin_dir.clone(),
+        max_connections: 16,
+        secret_key,
+    };
+    Ok(Database::open(&config).await?)
+}
+
+async fn serve(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
+    let state = AppState {
+        store: db.store().clone(),
+    };
+    let app = Application::bind(args.bind, state).await.with_context(|| {
+        format!(
+            "cannot listen on {} (is another justtrades serve running? set JT_BIND)",
+            args.bind
+        )
+    })?;
+    let address = app.local_addr()?;
+    let base_url = args.base_url.unwrap_or_else(|| format!("http://{address}"));
+    tracing::info!("listening on http://{address}");
+    eprintln!("Just.Trades is listening on http://{address} (public URL {base_url})");
+    let mut admin = db.store().admin(CLI_ACTOR).await?;
+    if users::count_users(&mut admin).await? == 0 {
+        eprintln!(
+            "No users yet. Create the first admin:\n  \
+             cargo run --release -- user create --email you@example.com --admin"
+        );
+    }
+    admin.commit().await?;
+    app.serve(shutdown_signal()).await?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+async fn create_user(db: &Database, email: &str, admin: bool) -> anyhow::Result<()> {
+    let email = Email::parse(email)?;
+    let password = Password::parse(&read_password()?)?;
+    let role = if admin { Role::Admin } else { Role::User };
+    let id = users::create_user(db.store(), &email, &password, role).await?;
+    let mut tx = db.store().admin(CLI_ACTOR).await?;
+    tx.audit(
+        "user.create",
+        Some(id),
+        serde_json::json!({ "email": email.as_str(), "admin": admin }),
+    )
+    .await?;
+    tx.commit().await?;
+    eprintln!("created user {} ({id})", email.as_str());
+    Ok(())
+}
+
+async fn disable_user(db: &Database, email: &str) -> anyhow::Result<()> {
+    let email = Email::parse(email)?;
+    let mut tx = db.store().admin(CLI_ACTOR).await?;
+    let id = users::disable_user(&mut tx, &email).await?;
+    tx.commit().await?;
+    eprintln!("disabled user {} ({id})", email.as_str());
+    Ok(())
+}
+
+async fn create_token(db: &Database, email: &str, name: &str) -> anyhow::Result<()> {
+    let email = Email::parse(email)?;
+    let mut admin = db.store().admin(CLI_ACTOR).await?;
+    let (user, status) = users::find_user_by_email(&mut admin, &email).await?;
+    if status != "active" {
+        bail!(
+            "user {} is {status}; enable it before creating tokens",
+            email.as_str()
+        );
+    }
+    admin
+        .audit(
+            "token.create",
+            Some(user),
+            serde_json::json!({ "name": name }),
+        )
+        .await?;
+    let mut tx = db.store().tenant(user).await?;
+    let token = api_tokens::create_api_token(&mut tx, name).await?;
+    tx.commit().await?;
+    admin.commit().await?;
+    println!("{}", token.token);
+    Ok(())
+}
+
+/// The password: prompted for without echo on a terminal, else the first line of stdin.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password("Password (at least 10 characters): ")
+            .context("reading the password");
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the password from stdin")?;
+    Ok(input.lines().next().unwrap_or_default().to_owned())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
