@@ -2,45 +2,56 @@
 
 use std::net::SocketAddr;
 
+use jt_store::Store;
 use jt_store::testing::TestDb;
 use tokio::sync::oneshot;
 
 use crate::{AppState, Application};
 
-/// A running server for one test.
+/// A running server for one test; it stops when this is dropped.
 pub struct TestApp {
     /// `http://127.0.0.1:{port}`.
     pub address: String,
-    /// The test's database (its store is the one the server uses).
-    pub db: TestDb,
-    /// A client without redirects or cookies of its own.
+    /// A plain client.
     pub client: reqwest::Client,
+    db: Option<TestDb>,
     _shutdown: oneshot::Sender<()>,
 }
 
-/// Starts the app on port 0 with its own database; stops when the `TestApp` is dropped.
+/// Starts the app on port 0 with its own fresh database.
 pub async fn spawn_app() -> TestApp {
     let db = TestDb::new().await;
-    let state = AppState {
-        store: db.store.clone(),
-    };
-    let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state)
+    let mut app = spawn_app_with_store(db.store.clone()).await;
+    app.db = Some(db);
+    app
+}
+
+/// Starts the app on port 0 over a store the test provides (e.g. on a cluster it will stop).
+pub async fn spawn_app_with_store(store: Store) -> TestApp {
+    let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), AppState { store })
         .await
         .expect("bind port 0");
     let address = format!("http://{}", app.local_addr().expect("local addr"));
-    let (tx, rx) = oneshot::channel::<()>();
+    let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.serve(async move {
-        let _ = rx.await;
+        let _ = stopped.await;
     }));
     TestApp {
         address,
-        db,
         client: reqwest::Client::new(),
-        _shutdown: tx,
+        db: None,
+        _shutdown: shutdown,
     }
 }
 
 impl TestApp {
+    /// The test database (for apps from [`spawn_app`]).
+    pub fn db(&self) -> &TestDb {
+        self.db
+            .as_ref()
+            .expect("this app was spawned over a test database")
+    }
+
     /// `GET {path}`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client

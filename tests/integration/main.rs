@@ -1,0 +1,11 @@
+//! End-to-end tests of the foundation: one test binary (one PostgreSQL cluster per run, a
+//! fresh database per test).
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod embedded_cluster;
+mod health;
+mod support;
+mod tenancy;
