@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use jt_store::password::Password;
 use jt_store::users::{self, Email, Role};
 use jt_store::{Database, DbConfig, SecretKey, api_tokens};
-use jt_web::{AppState, Application};
+use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{Cli, Command, GlobalArgs, ServeArgs, TokenCommand, UserCommand};
 
@@ -14,10 +14,11 @@ use crate::config::{Cli, Command, GlobalArgs, ServeArgs, TokenCommand, UserComma
 const CLI_ACTOR: &str = "cli";
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let db = open_database(&cli.global).await?;
+    let secret_key = SecretKey::load(cli.global.secret_key.as_deref(), &cli.global.data_dir)?;
+    let db = open_database(&cli.global, secret_key.clone()).await?;
     // Close (and stop the embedded cluster we started) whatever the command's outcome.
     let result = match cli.command {
-        Command::Serve(args) => serve(&db, args).await,
+        Command::Serve(args) => serve(&db, secret_key, args).await,
         Command::Migrate => {
             eprintln!("migrations applied");
             Ok(())
@@ -34,8 +35,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     result.and(closed)
 }
 
-async fn open_database(global: &GlobalArgs) -> anyhow::Result<Database> {
-    let secret_key = SecretKey::load(global.secret_key.as_deref(), &global.data_dir)?;
+async fn open_database(global: &GlobalArgs, secret_key: SecretKey) -> anyhow::Result<Database> {
     let config = DbConfig {
         database_url: global.database_url.clone(),
         app_database_url: global.app_database_url.clone(),
@@ -47,18 +47,26 @@ async fn open_database(global: &GlobalArgs) -> anyhow::Result<Database> {
     Ok(Database::open(&config).await?)
 }
 
-async fn serve(db: &Database, args: ServeArgs) -> anyhow::Result<()> {
-    let state = AppState {
-        store: db.store().clone(),
+async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another justtrades serve running? set JT_BIND)",
+                args.bind
+            )
+        })?;
+    let address = listener.local_addr()?;
+    let base_url = args
+        .base_url
+        .unwrap_or_else(|| format!("http://{address}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let config = WebConfig {
+        base_url: base_url.clone(),
+        secret_key,
     };
-    let app = Application::bind(args.bind, state).await.with_context(|| {
-        format!(
-            "cannot listen on {} (is another justtrades serve running? set JT_BIND)",
-            args.bind
-        )
-    })?;
-    let address = app.local_addr()?;
-    let base_url = args.base_url.unwrap_or_else(|| format!("http://{address}"));
+    let app = Application::from_listener(listener, AppState::new(db.store().clone(), config));
     tracing::info!("listening on http://{address}");
     eprintln!("Just.Trades is listening on http://{address} (public URL {base_url})");
     let mut admin = db.store().admin(CLI_ACTOR).await?;

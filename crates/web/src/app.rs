@@ -1,9 +1,10 @@
 //! Building the router and running the server.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
-use jt_store::Store;
+use jt_store::{SecretKey, Store};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -14,6 +15,34 @@ use crate::{health, request_span};
 pub struct AppState {
     /// Tenant-safe database handle.
     pub store: Store,
+    /// Settings fixed at start.
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    /// State for a server over `store`.
+    pub fn new(store: Store, config: WebConfig) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// Web settings, validated at start.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Public URL without a trailing slash (webhook URLs are built on it).
+    pub base_url: String,
+    /// Derives webhook tokens.
+    pub secret_key: SecretKey,
+}
+
+impl WebConfig {
+    /// True when cookies must be `Secure` (the public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
 }
 
 /// The whole router; tests call this too.
@@ -36,11 +65,16 @@ pub struct Application {
 impl Application {
     /// Binds `addr`.
     pub async fn bind(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        Ok(Self {
+        Ok(Self::from_listener(TcpListener::bind(addr).await?, state))
+    }
+
+    /// Serves on a listener bound by the caller (who then knows the port before the state
+    /// is built, e.g. for the base URL).
+    pub fn from_listener(listener: TcpListener, state: AppState) -> Self {
+        Self {
             listener,
             router: router(state),
-        })
+        }
     }
 
     /// The address actually bound.

@@ -6,4 +6,4 @@ mod request_span;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use app::{AppState, Application, router};
+pub use app::{AppState, Application, WebConfig, router};

@@ -6,7 +6,7 @@ use jt_store::Store;
 use jt_store::testing::TestDb;
 use tokio::sync::oneshot;
 
-use crate::{AppState, Application};
+use crate::{AppState, Application, WebConfig};
 
 /// A running server for one test; it stops when this is dropped.
 pub struct TestApp {
@@ -28,10 +28,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app on port 0 over a store the test provides (e.g. on a cluster it will stop).
 pub async fn spawn_app_with_store(store: Store) -> TestApp {
-    let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), AppState { store })
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("bind port 0");
-    let address = format!("http://{}", app.local_addr().expect("local addr"));
+    let address = format!("http://{}", listener.local_addr().expect("local addr"));
+    let config = WebConfig {
+        base_url: address.clone(),
+        secret_key: jt_store::SecretKey::from_bytes(
+            b"web-test-secret-key-0123456789abcdef".to_vec(),
+        )
+        .expect("test key"),
+    };
+    let app = Application::from_listener(listener, AppState::new(store, config));
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.serve(async move {
         let _ = stopped.await;
