@@ -45,6 +45,9 @@ pub enum StoreError {
     /// A user with this email exists already.
     #[error("a user with this email already exists")]
     EmailTaken,
+    /// A uniqueness rule was broken; the text says which and what to do.
+    #[error("{0}")]
+    Conflict(String),
     /// Nothing with that key (or it belongs to another tenant, which is the same to the caller).
     #[error("{0} not found")]
     NotFound(&'static str),

@@ -9,13 +9,16 @@ pub mod api_tokens;
 pub mod embedded;
 mod error;
 mod ids;
+mod lookups;
 pub mod password;
 mod provision;
+pub mod recorders;
 mod secret_key;
 mod tenant;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod users;
+pub mod webhook_token;
 
 pub use error::StoreError;
 pub use ids::{ApiTokenId, RecorderId, UserId};

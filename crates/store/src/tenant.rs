@@ -13,7 +13,7 @@ use crate::{StoreError, UserId};
 /// through [`TenantTx`], operator work through [`AdminTx`].
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl Store {

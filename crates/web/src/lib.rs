@@ -1,5 +1,6 @@
 //! HTTP for Just.Trades: the axum router, handlers and the application server.
 
+mod api;
 mod app;
 mod health;
 mod request_span;

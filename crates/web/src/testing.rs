@@ -79,3 +79,67 @@ impl TestApp {
         self.get("/readyz").await
     }
 }
+
+/// A user with an API token, made directly in the database.
+pub struct TestUser {
+    /// The user's id.
+    pub id: jt_store::UserId,
+    /// A bearer token for the JSON API.
+    pub token: String,
+}
+
+impl TestApp {
+    /// Creates an active user and an API token for it.
+    pub async fn create_user(&self, email: &str) -> TestUser {
+        let store = &self.db().store;
+        let id = jt_store::users::create_user(
+            store,
+            &jt_store::users::Email::parse(email).expect("email"),
+            &jt_store::password::Password::parse("correct horse battery").expect("password"),
+            jt_store::users::Role::User,
+        )
+        .await
+        .expect("create user");
+        let mut tx = store.tenant(id).await.expect("tenant tx");
+        let token = jt_store::api_tokens::create_api_token(&mut tx, "tests")
+            .await
+            .expect("token")
+            .token;
+        tx.commit().await.expect("commit");
+        TestUser { id, token }
+    }
+
+    /// An API request with the user's bearer token.
+    pub fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: &TestUser,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(&user.token)
+    }
+
+    /// `POST /api/v1/recorders`.
+    pub async fn post_recorder(
+        &self,
+        user: &TestUser,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.api(reqwest::Method::POST, "/api/v1/recorders", user)
+            .json(&body)
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// Creates a recorder through the API and returns its JSON.
+    pub async fn create_recorder(&self, user: &TestUser, name: &str) -> serde_json::Value {
+        let response = self
+            .post_recorder(user, serde_json::json!({ "name": name }))
+            .await;
+        assert_eq!(response.status(), 201, "create recorder");
+        response.json().await.expect("recorder json")
+    }
+}

@@ -1,0 +1,29 @@
+//! The JSON API `/api/v1` (SPEC §10): bearer tokens, no cookies, `{"error": …}` on failure.
+
+mod error;
+mod extract;
+mod recorders;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+/// Every `/api/v1` route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/recorders",
+            post(recorders::create).get(recorders::list),
+        )
+        .route(
+            "/api/v1/recorders/{id}",
+            get(recorders::get)
+                .patch(recorders::patch)
+                .delete(recorders::delete),
+        )
+        .route(
+            "/api/v1/recorders/{id}/regenerate-url",
+            post(recorders::regenerate_url),
+        )
+}
