@@ -10,3 +10,4 @@ mod embedded_cluster;
 mod health;
 mod support;
 mod tenancy;
+mod webhook;

@@ -51,6 +51,9 @@ pub enum StoreError {
     /// Nothing with that key (or it belongs to another tenant, which is the same to the caller).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Stored state that does not read back (a bug or a manual edit).
+    #[error("stored state is corrupt: {0}")]
+    Corrupt(String),
     /// Password hashing failed (never for valid input).
     #[error("password hashing failed: {0}")]
     PasswordHash(String),

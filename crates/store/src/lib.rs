@@ -9,11 +9,14 @@ pub mod api_tokens;
 pub mod embedded;
 mod error;
 mod ids;
+pub mod ingest;
 mod lookups;
 pub mod password;
 mod provision;
 pub mod recorders;
 mod secret_key;
+pub mod signal_log;
+pub mod state;
 mod tenant;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -8,7 +8,7 @@ use jt_store::{SecretKey, Store};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::{api, health, request_span};
+use crate::{api, health, request_span, webhook};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(api::router())
+        .merge(webhook::router())
         .with_state(state)
         // Outermost, so every request gets a span (named by route template, never the URI:
         // webhook URIs carry secrets).

@@ -143,3 +143,28 @@ impl TestApp {
         response.json().await.expect("recorder json")
     }
 }
+
+impl TestApp {
+    /// `POST` a TradingView-style body to a webhook URL (TradingView sends JSON as text/plain
+    /// unless the message is valid JSON).
+    pub async fn post_webhook(&self, webhook_url: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(webhook_url)
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// `GET` an API path as JSON, asserting 200.
+    pub async fn api_json(&self, user: &TestUser, path: &str) -> serde_json::Value {
+        let response = self
+            .api(reqwest::Method::GET, path, user)
+            .send()
+            .await
+            .expect("request failed");
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("json")
+    }
+}

@@ -2,6 +2,7 @@
 
 mod error;
 mod extract;
+mod recorder_state;
 mod recorders;
 
 use axum::Router;
@@ -26,4 +27,14 @@ pub fn router() -> Router<AppState> {
             "/api/v1/recorders/{id}/regenerate-url",
             post(recorders::regenerate_url),
         )
+        .route(
+            "/api/v1/recorders/{id}/positions",
+            get(recorder_state::positions),
+        )
+        .route(
+            "/api/v1/recorders/{id}/signals",
+            get(recorder_state::signals),
+        )
+        .route("/api/v1/recorders/{id}/trades", get(recorder_state::trades))
+        .route("/api/v1/recorders/{id}/stats", get(recorder_state::stats))
 }

@@ -1,0 +1,74 @@
+//! # jt-engine: the pure signal engine of Just.Trades
+//!
+//! Turns TradingView webhook bodies into typed signals ([`parse_alert`]) and applies them to
+//! positions ([`apply`]), producing fills, closed trades ([`Trade`]) and statistics
+//! ([`Stats`]). No I/O, no async, no clock: time is passed in ([`ApplyContext::now`]), so the
+//! same signals always give the same positions, trades and statistics, and [`replay`]
+//! rebuilds them exactly.
+//!
+//! Semantics in a few lines (full list in `SEMANTICS.md`):
+//! - BUY adds, SELL subtracts and flips through zero; CLOSE (`exit`, `flat`, `close_all`)
+//!   goes flat; `close_long`/`close_short` close only that side; close when flat is a no-op
+//!   with a note.
+//! - An explicit target (`position_size`, `market_position` + `_size`) wins; when it differs
+//!   from what action and quantity alone give, a [`Note::Resync`] is recorded.
+//! - Adds average the entry at full precision; reductions keep it and realize
+//!   `(exit − avg) × qty × direction × point value`; a flip closes the whole trade and opens
+//!   the rest at the signal price as a new trade.
+//! - A trade is a flat → flat round trip; commission is per contract per side.
+//!
+//! The seed example, on NQ (point value $20):
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use jt_engine::{ApplyContext, Limits, Position, apply, parse_alert};
+//! use rust_decimal::Decimal;
+//!
+//! let ctx = ApplyContext::new(Utc.with_ymd_and_hms(2025, 11, 3, 15, 0, 0).unwrap());
+//! let mut position = Position::flat("NQ".parse().unwrap());
+//! for (body, quantity) in [
+//!     ("BUY 1 NQ1! @ 25600", 1),
+//!     ("BUY 1 NQ1! @ 25610", 2),
+//!     ("SELL 1 NQ1! @ 25620", 1),
+//!     ("CLOSE NQ1!", 0),
+//! ] {
+//!     let alert = parse_alert(body, &Limits::default()).unwrap();
+//!     position = apply(&position, &alert, &ctx).unwrap().position;
+//!     assert_eq!(position.quantity, quantity);
+//!     if quantity == 1 && position.realized_pnl > Decimal::ZERO {
+//!         assert_eq!(position.avg_entry_price, Decimal::from(25605));
+//!     }
+//! }
+//! // (25620 − 25605) × 1 × $20 = $300; the CLOSE has no price and books at the last
+//! // signal price 25620: + (25620 − 25605) × 1 × $20 = $300 more.
+//! assert_eq!(position.realized_pnl, Decimal::from(600));
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod alert;
+mod alert_json;
+mod alert_text;
+mod alert_values;
+mod contract;
+pub mod contract_calendar;
+mod error;
+mod position;
+mod position_engine;
+mod replay;
+mod root;
+mod stats;
+mod symbol;
+mod trade;
+
+pub use alert::{Action, Alert, AlertFormat, Limits, parse_alert};
+pub use contract::{CONTRACT_SPECS, Contract, ContractSpec, Month, Schedule};
+pub use contract_calendar::{front_month, nth_contract};
+pub use error::{AlertError, ApplyError, ReplayError, SymbolError};
+pub use position::Position;
+pub use position_engine::{Applied, ApplyContext, Fill, FillKind, Note, PriceSource, apply};
+pub use replay::{Book, replay};
+pub use root::{MAX_ROOT_LEN, Root};
+pub use stats::Stats;
+pub use symbol::{Symbol, SymbolContract, YearSpec};
+pub use trade::{OpenTrade, Side, Trade};

@@ -1,0 +1,470 @@
+//! `apply`: one signal applied to one position, purely (no I/O, no clock; time comes in the
+//! [`ApplyContext`]). The semantics are listed in the crate documentation and `SEMANTICS.md`.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::alert::{Action, Alert};
+use crate::contract::{Contract, ContractSpec};
+use crate::error::ApplyError;
+use crate::position::Position;
+use crate::root::Root;
+use crate::trade::{OpenTrade, Side, Trade};
+
+/// Everything outside the alert that applying it depends on. The store fills it in from the
+/// recorder's settings and the signal's arrival; replay must pass the same values again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyContext {
+    /// When the signal was received (drives the roll calendar, trade times, durations).
+    pub now: DateTime<Utc>,
+    /// Contracts when the alert has no quantity (recorder setting, normally 1).
+    pub default_quantity: u32,
+    /// Commission per contract per side, in dollars (recorder setting).
+    pub commission_per_contract: Decimal,
+    /// The user's last known price of this root (across recorders), used when the alert has
+    /// no price. Replay passes the price that was used when the signal was first applied.
+    pub last_known_price: Option<Decimal>,
+    /// Per-recorder pinned contract: used for new entries of its root instead of the calendar.
+    pub contract_override: Option<Contract>,
+}
+
+impl ApplyContext {
+    /// Default quantity 1, no commission, no last known price, no override.
+    pub fn new(now: DateTime<Utc>) -> ApplyContext {
+        ApplyContext {
+            now,
+            default_quantity: 1,
+            commission_per_contract: Decimal::ZERO,
+            last_known_price: None,
+            contract_override: None,
+        }
+    }
+}
+
+/// Where the price used for a signal came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceSource {
+    /// The alert's own price.
+    Signal,
+    /// No price in the alert: the last known price of the root.
+    LastKnown,
+    /// No price anywhere. Only possible for no-ops and closes; a close is then booked at the
+    /// average entry (zero P&L, see [`Note::ClosedWithoutPrice`]).
+    None,
+}
+
+/// Whether a fill opens/adds or reduces/closes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillKind {
+    /// Opens or adds to the position.
+    Entry,
+    /// Reduces or closes the position.
+    Exit,
+}
+
+/// A change of position in one contract: what execution turns into an order. A flip yields
+/// two fills (exit of the old side, entry of the new); execution may net fills of the same
+/// contract into one order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fill {
+    /// Signed contracts: + buys, − sells.
+    pub quantity: i64,
+    /// Price the fill was booked at.
+    pub price: Decimal,
+    /// Contract (`None` for unknown roots without an explicit contract: not executable).
+    pub contract: Option<Contract>,
+    /// Entry or exit.
+    pub kind: FillKind,
+}
+
+/// Something worth telling the user about a signal, stored with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Note {
+    /// The target disagreed with what action/quantity alone would give; the target was applied
+    /// (a missed or extra signal upstream was healed).
+    Resync {
+        /// Position the action and quantity alone would have produced.
+        from_action: i64,
+        /// Target position that was applied.
+        target: i64,
+    },
+    /// A close while already flat: nothing to do.
+    CloseWhenFlat,
+    /// `close_long` while short (or `close_short` while long): nothing to do.
+    CloseOtherSide {
+        /// The action.
+        action: Action,
+        /// The position, unchanged.
+        quantity: i64,
+    },
+    /// The alert had no price; the last known price of the root was used.
+    PriceFromLastKnown {
+        /// The price used.
+        price: Decimal,
+    },
+    /// A close without any known price: the quantity went flat at the average entry, so the
+    /// recorded P&L of this exit is zero.
+    ClosedWithoutPrice,
+    /// The root has no built-in spec: tracked in points (point value 1), not executable.
+    NotExecutable {
+        /// The root.
+        root: Root,
+    },
+    /// An add went to the contract the position is held in, which differs from the contract a
+    /// new entry would use now (e.g. after the roll).
+    HeldContract {
+        /// Contract the position is held in (and the add went to).
+        held: Contract,
+        /// Contract a new entry would use.
+        current: Contract,
+    },
+}
+
+/// The result of applying one signal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The position after the signal.
+    pub position: Position,
+    /// Fills in order (exit before entry on a flip). Σ quantity = `delta`.
+    pub fills: Vec<Fill>,
+    /// Trades this signal closed (at most one).
+    pub closed_trades: Vec<Trade>,
+    /// Notes for the signal log.
+    pub notes: Vec<Note>,
+    /// Change of signed position: new quantity − old quantity.
+    pub delta: i64,
+    /// Price used (`None` only if none was known).
+    pub price: Option<Decimal>,
+    /// Where the price came from.
+    pub price_source: PriceSource,
+}
+
+fn overflow(what: &'static str) -> ApplyError {
+    ApplyError::Overflow { what }
+}
+
+#[inline]
+fn mul(a: Decimal, b: Decimal) -> Result<Decimal, ApplyError> {
+    a.checked_mul(b).ok_or(overflow("P&L"))
+}
+
+#[inline]
+fn add(a: Decimal, b: Decimal) -> Result<Decimal, ApplyError> {
+    a.checked_add(b).ok_or(overflow("P&L"))
+}
+
+/// Applies one signal to a position. Pure: the same inputs always give the same output.
+///
+/// Errors leave nothing changed: the caller stores the signal as rejected with the message.
+pub fn apply(
+    position: &Position,
+    alert: &Alert,
+    ctx: &ApplyContext,
+) -> Result<Applied, ApplyError> {
+    if alert.symbol.root != position.root {
+        return Err(ApplyError::RootMismatch {
+            position_root: position.root.to_string(),
+            alert_root: alert.symbol.root.to_string(),
+        });
+    }
+    let (price, price_source) = match (alert.price, ctx.last_known_price, position.last_price) {
+        (Some(p), _, _) => (Some(p), PriceSource::Signal),
+        (None, Some(p), _) | (None, None, Some(p)) => (Some(p), PriceSource::LastKnown),
+        (None, None, None) => (None, PriceSource::None),
+    };
+    let mut notes = Vec::new();
+    let current = position.quantity;
+    let target = target_of(alert, ctx, current, &mut notes)?;
+    let delta = target.checked_sub(current).ok_or(overflow("position"))?;
+    if delta == 0 {
+        noop_notes(alert.action, current, alert.target, &mut notes);
+    }
+    if let (PriceSource::LastKnown, Some(p), true) = (price_source, price, delta != 0) {
+        notes.push(Note::PriceFromLastKnown { price: p });
+    }
+
+    let point_value = ContractSpec::of(&position.root).map(|spec| spec.point_value);
+    let mut book = Booking {
+        applied: Applied {
+            position: next_position(position, alert, ctx, price, price_source),
+            fills: Vec::new(),
+            closed_trades: Vec::new(),
+            notes,
+            delta,
+            price,
+            price_source,
+        },
+        ctx,
+        point_value: point_value.unwrap_or(Decimal::ONE),
+    };
+    // Observed once, before the fills: a fill at the observed price does not change the
+    // trade's P&L at that price, so observing again afterwards would add nothing.
+    book.observe(price)?;
+    if delta != 0 {
+        book.move_to(target, price, alert)?;
+        if point_value.is_none() {
+            book.applied.notes.push(Note::NotExecutable {
+                root: position.root,
+            });
+        }
+    }
+    Ok(book.applied)
+}
+
+/// The position before any fill, with the bookkeeping of this signal already done (cloned
+/// field by field so the old `last_signal_id` is not copied just to be replaced).
+fn next_position(
+    position: &Position,
+    alert: &Alert,
+    ctx: &ApplyContext,
+    price: Option<Decimal>,
+    price_source: PriceSource,
+) -> Position {
+    Position {
+        root: position.root,
+        contract: position.contract,
+        quantity: position.quantity,
+        avg_entry_price: position.avg_entry_price,
+        realized_pnl: position.realized_pnl,
+        commission: position.commission,
+        last_price: match price_source {
+            PriceSource::Signal => price,
+            PriceSource::LastKnown | PriceSource::None => position.last_price,
+        },
+        signal_count: position.signal_count.saturating_add(1),
+        last_signal_id: alert.id.clone(),
+        opened_at: position.opened_at,
+        updated_at: Some(ctx.now),
+        open_trade: position.open_trade.clone(),
+    }
+}
+
+/// The position this signal asks for, noting a resync when an explicit target disagrees with
+/// what the action and quantity alone would give.
+fn target_of(
+    alert: &Alert,
+    ctx: &ApplyContext,
+    current: i64,
+    notes: &mut Vec<Note>,
+) -> Result<i64, ApplyError> {
+    let quantity = i64::from(alert.quantity.unwrap_or(ctx.default_quantity));
+    let from_action = match alert.action {
+        Action::Buy => current.checked_add(quantity).ok_or(overflow("position"))?,
+        Action::Sell => current.checked_sub(quantity).ok_or(overflow("position"))?,
+        Action::Close => 0,
+        Action::CloseLong if current > 0 => 0,
+        Action::CloseShort if current < 0 => 0,
+        Action::CloseLong | Action::CloseShort => current,
+        Action::Target => alert.target.unwrap_or(current),
+    };
+    match alert.target {
+        Some(target) => {
+            if alert.action != Action::Target && target != from_action {
+                notes.push(Note::Resync {
+                    from_action,
+                    target,
+                });
+            }
+            Ok(target)
+        }
+        None => Ok(from_action),
+    }
+}
+
+/// Explains why a close changed nothing (only when no explicit target decided it).
+fn noop_notes(action: Action, current: i64, target: Option<i64>, notes: &mut Vec<Note>) {
+    let is_close = matches!(
+        action,
+        Action::Close | Action::CloseLong | Action::CloseShort
+    );
+    if !is_close || target.is_some() {
+        return;
+    }
+    if current == 0 {
+        notes.push(Note::CloseWhenFlat);
+    } else if action != Action::Close {
+        notes.push(Note::CloseOtherSide {
+            action,
+            quantity: current,
+        });
+    }
+}
+
+/// The result being built by one signal.
+struct Booking<'a> {
+    applied: Applied,
+    ctx: &'a ApplyContext,
+    /// Dollars per point of the root (1 for unknown roots).
+    point_value: Decimal,
+}
+
+impl Booking<'_> {
+    /// Moves the position to `target`: first the exit part (reduce, close, or close before a
+    /// flip), then the entry part (open, add, or open the new side of a flip).
+    fn move_to(
+        &mut self,
+        target: i64,
+        price: Option<Decimal>,
+        alert: &Alert,
+    ) -> Result<(), ApplyError> {
+        let current = self.applied.position.quantity;
+        let same_side = current.signum() == target.signum();
+        let exit_quantity = match current {
+            0 => 0,
+            _ if !same_side => current.abs(),
+            _ if target.abs() < current.abs() => current.abs() - target.abs(),
+            _ => 0,
+        };
+        let entry_quantity = target.abs() - if same_side { current.abs() } else { 0 };
+        if entry_quantity > 0 && price.is_none() {
+            return Err(ApplyError::PriceRequired);
+        }
+        if exit_quantity > 0 {
+            let exit_price = match price {
+                Some(p) => p,
+                None => {
+                    self.applied.notes.push(Note::ClosedWithoutPrice);
+                    self.applied.position.avg_entry_price
+                }
+            };
+            self.exit(exit_quantity, exit_price)?;
+        }
+        if let (true, Some(p)) = (entry_quantity > 0, price) {
+            let side = if target > 0 { Side::Long } else { Side::Short };
+            self.enter(side, entry_quantity, p, alert)?;
+        }
+        Ok(())
+    }
+
+    /// Reduces the position by `quantity` contracts at `price`, realizing P&L against the
+    /// (unchanged) average entry; closes the trade when the position reaches zero.
+    fn exit(&mut self, quantity: i64, price: Decimal) -> Result<(), ApplyError> {
+        let p = &mut self.applied.position;
+        let sign = p.quantity.signum();
+        let contracts = Decimal::from(quantity);
+        let points = mul(
+            mul(
+                price
+                    .checked_sub(p.avg_entry_price)
+                    .ok_or(overflow("P&L"))?,
+                contracts,
+            )?,
+            Decimal::from(sign),
+        )?;
+        let dollars = mul(points, self.point_value)?;
+        let commission = mul(contracts, self.ctx.commission_per_contract)?;
+        p.realized_pnl = add(p.realized_pnl, dollars)?;
+        p.commission = add(p.commission, commission)?;
+        p.quantity -= sign * quantity;
+        if let Some(trade) = p.open_trade.as_mut() {
+            trade.exits = trade.exits.saturating_add(1);
+            trade.exit_quantity = trade.exit_quantity.saturating_add(quantity);
+            trade.exit_value = add(trade.exit_value, mul(price, contracts)?)?;
+            trade.realized_points = add(trade.realized_points, points)?;
+            trade.realized_pnl = add(trade.realized_pnl, dollars)?;
+            trade.commission = add(trade.commission, commission)?;
+        }
+        self.applied.fills.push(Fill {
+            quantity: -sign * quantity,
+            price,
+            contract: p.contract,
+            kind: FillKind::Exit,
+        });
+        if p.quantity == 0 {
+            p.avg_entry_price = Decimal::ZERO;
+            p.contract = None;
+            p.opened_at = None;
+            if let Some(trade) = p.open_trade.take() {
+                self.applied
+                    .closed_trades
+                    .push(trade.close(p.root, self.ctx.now)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens (from flat) or adds `quantity` contracts on `side` at `price`.
+    fn enter(
+        &mut self,
+        side: Side,
+        quantity: i64,
+        price: Decimal,
+        alert: &Alert,
+    ) -> Result<(), ApplyError> {
+        let ctx = self.ctx;
+        let wanted = ctx
+            .contract_override
+            .filter(|c| c.root == self.applied.position.root)
+            .or_else(|| alert.symbol.resolve(ctx.now.date_naive()));
+        let p = &mut self.applied.position;
+        let contracts = Decimal::from(quantity);
+        if p.quantity == 0 {
+            p.contract = wanted;
+            p.opened_at = Some(ctx.now);
+            p.avg_entry_price = price;
+            p.open_trade = Some(OpenTrade::new(side, wanted, ctx.now));
+        } else {
+            if let (Some(held), Some(current)) = (p.contract, wanted)
+                && held != current
+            {
+                self.applied
+                    .notes
+                    .push(Note::HeldContract { held, current });
+            }
+            // Weighted average at full precision: (avg × held + price × added) / total.
+            let held_contracts = Decimal::from(p.quantity.abs());
+            let cost = add(
+                mul(p.avg_entry_price, held_contracts)?,
+                mul(price, contracts)?,
+            )?;
+            let total = add(held_contracts, contracts)?;
+            p.avg_entry_price = cost.checked_div(total).ok_or(overflow("average entry"))?;
+        }
+        p.quantity = p
+            .quantity
+            .checked_add(side.sign() * quantity)
+            .ok_or(overflow("position"))?;
+        let commission = mul(contracts, ctx.commission_per_contract)?;
+        p.commission = add(p.commission, commission)?;
+        if let Some(trade) = p.open_trade.as_mut() {
+            trade.entries = trade.entries.saturating_add(1);
+            trade.entry_quantity = trade.entry_quantity.saturating_add(quantity);
+            trade.entry_value = add(trade.entry_value, mul(price, contracts)?)?;
+            trade.max_quantity = trade.max_quantity.max(p.quantity.abs());
+            trade.commission = add(trade.commission, commission)?;
+        }
+        self.applied.fills.push(Fill {
+            quantity: side.sign() * quantity,
+            price,
+            contract: p.contract,
+            kind: FillKind::Entry,
+        });
+        Ok(())
+    }
+
+    /// Records the open trade's P&L at `price` for MAE/MFE: realized so far in the trade plus
+    /// the open part marked at `price`.
+    fn observe(&mut self, price: Option<Decimal>) -> Result<(), ApplyError> {
+        let Some(price) = price else { return Ok(()) };
+        let p = &mut self.applied.position;
+        let point_value = self.point_value;
+        let Some(trade) = p.open_trade.as_mut() else {
+            return Ok(());
+        };
+        let open = mul(
+            mul(
+                price
+                    .checked_sub(p.avg_entry_price)
+                    .ok_or(overflow("P&L"))?,
+                Decimal::from(p.quantity),
+            )?,
+            point_value,
+        )?;
+        trade.observe(add(trade.realized_pnl, open)?);
+        Ok(())
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the engine, linked into one binary (see STYLE.md).
+
+mod alerts;
+mod hand_checked;
+mod helpers;
+mod properties;
+mod roll_and_contracts;
+mod seed_examples;
+mod stats_and_replay;
