@@ -8,7 +8,9 @@ use jt_store::users::{self, Email, Role};
 use jt_store::{Database, DbConfig, SecretKey, api_tokens};
 use jt_web::{AppState, Application, WebConfig};
 
-use crate::config::{Cli, Command, GlobalArgs, ServeArgs, TokenCommand, UserCommand};
+use crate::config::{
+    Cli, Command, GlobalArgs, RecorderCommand, ServeArgs, TokenCommand, UserCommand,
+};
 
 /// Actor name in the audit log for command-line operations.
 const CLI_ACTOR: &str = "cli";
@@ -29,6 +31,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Disable { email }) => disable_user(&db, &email).await,
         Command::Token(TokenCommand::Create { email, name }) => {
             create_token(&db, &email, &name).await
+        }
+        Command::Recorder(RecorderCommand::Rebuild { id, fix }) => {
+            rebuild_recorder(&db, &id, fix).await
         }
     };
     let closed = db.close().await.context("closing the database");
@@ -130,6 +135,25 @@ async fn create_token(db: &Database, email: &str, name: &str) -> anyhow::Result<
     tx.commit().await?;
     admin.commit().await?;
     println!("{}", token.token);
+    Ok(())
+}
+
+async fn rebuild_recorder(db: &Database, id: &str, fix: bool) -> anyhow::Result<()> {
+    let id = id
+        .parse()
+        .with_context(|| format!("\"{id}\" is not a recorder id (a UUID)"))?;
+    let report = jt_store::rebuild::rebuild_recorder(db.store(), id, fix).await?;
+    println!("replayed {} accepted signals", report.signals);
+    for difference in &report.differences {
+        println!("difference: {difference}");
+    }
+    match (report.differences.is_empty(), report.fixed) {
+        (true, _) => println!("stored positions and trades equal the replay"),
+        (false, true) => println!("rewrote positions and trades from the replay"),
+        (false, false) => {
+            bail!("stored state differs from the replay; run again with --fix to rewrite it")
+        }
+    }
     Ok(())
 }
 

@@ -67,6 +67,23 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Operate on recorders.
+    #[command(subcommand)]
+    Recorder(RecorderCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecorderCommand {
+    /// Replay every accepted signal of a recorder and check the stored positions and trades
+    /// equal the replay. Exits 1 when they differ (unless --fix rewrote them).
+    Rebuild {
+        /// Recorder id.
+        #[arg(long)]
+        id: String,
+        /// Rewrite positions and trades from the replay when they differ.
+        #[arg(long)]
+        fix: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -92,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for alert in &alerts {
         ctx.now += chrono::Duration::seconds(1);
         let applied = apply(&position, alert, &ctx)?;
-        trades += applied.closed_trades.len();
+        trades += usize::from(applied.closed_trade.is_some());
         position = applied.position;
     }
     let apply_time = t.elapsed();

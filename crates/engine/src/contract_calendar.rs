@@ -54,6 +54,29 @@ pub fn next_listed(schedule: Schedule, month: Month, year: i32) -> Option<(Month
     }
 }
 
+/// The listed contract before `(month, year)` under `schedule`.
+pub fn previous_listed(schedule: Schedule, month: Month, year: i32) -> Option<(Month, i32)> {
+    let listed = schedule.listed_months();
+    match listed.iter().rev().find(|m| **m < month) {
+        Some(previous) => Some((*previous, year)),
+        None => Some((*listed.last()?, year.checked_sub(1)?)),
+    }
+}
+
+/// Whether `contract` is the front month on `date`: the previous listed contract has rolled
+/// and this one has not. Cheaper than [`front_month`] when the candidate is known.
+pub fn is_front_month(contract: Contract, date: NaiveDate) -> bool {
+    let Some(spec) = ContractSpec::of(&contract.root) else {
+        return false;
+    };
+    let (schedule, year) = (spec.schedule, i32::from(contract.year));
+    let rolls_after = roll_date(schedule, contract.month, year).is_some_and(|roll| date < roll);
+    rolls_after
+        && previous_listed(schedule, contract.month, year)
+            .and_then(|(m, y)| roll_date(schedule, m, y))
+            .is_some_and(|previous_roll| previous_roll <= date)
+}
+
 /// The front month `(month, year)` on `date` under `schedule`.
 pub fn front_month_of(schedule: Schedule, date: NaiveDate) -> Option<(Month, i32)> {
     // Start from the first listed month at or after the date's month (its roll date is at the
@@ -155,6 +178,21 @@ mod tests {
         assert_eq!(front("GC", date(2026, 1, 15)), "GCJ6");
         assert_eq!(front("GC", date(2026, 5, 1)), "GCM6");
         assert_eq!(front("MGC", date(2025, 11, 20)), "MGCG6");
+    }
+
+    #[test]
+    fn is_front_month_agrees_with_front_month() {
+        let mut d = date(2024, 1, 1);
+        while d < date(2027, 1, 1) {
+            for root in ["NQ", "CL", "GC"] {
+                let root = Root::parse(root).expect("root");
+                let front = front_month(root, d).expect("known root");
+                assert!(is_front_month(front, d), "{front} on {d}");
+                let next = nth_contract(root, d, 2).expect("known root");
+                assert!(!is_front_month(next, d), "{next} on {d}");
+            }
+            d = d.succ_opt().expect("date");
+        }
     }
 
     #[test]

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::{Action, Alert};
 use crate::contract::{Contract, ContractSpec};
+use crate::contract_calendar::is_front_month;
 use crate::error::ApplyError;
 use crate::position::Position;
 use crate::root::Root;
+use crate::symbol::SymbolContract;
 use crate::trade::{OpenTrade, Side, Trade};
 
 /// Everything outside the alert that applying it depends on. The store fills it in from the
@@ -131,8 +133,8 @@ pub struct Applied {
     pub position: Position,
     /// Fills in order (exit before entry on a flip). Σ quantity = `delta`.
     pub fills: Vec<Fill>,
-    /// Trades this signal closed (at most one).
-    pub closed_trades: Vec<Trade>,
+    /// The trade this signal closed, if any (at most one: a flip closes one and opens the next).
+    pub closed_trade: Option<Trade>,
     /// Notes for the signal log.
     pub notes: Vec<Note>,
     /// Change of signed position: new quantity − old quantity.
@@ -149,12 +151,23 @@ fn overflow(what: &'static str) -> ApplyError {
 
 #[inline]
 fn mul(a: Decimal, b: Decimal) -> Result<Decimal, ApplyError> {
-    a.checked_mul(b).ok_or(overflow("P&L"))
+    a.checked_mul(b).ok_or_else(|| overflow("P&L"))
 }
 
 #[inline]
 fn add(a: Decimal, b: Decimal) -> Result<Decimal, ApplyError> {
-    a.checked_add(b).ok_or(overflow("P&L"))
+    a.checked_add(b).ok_or_else(|| overflow("P&L"))
+}
+
+/// Commission for `contracts` on one side (skips the multiplication for commission-free
+/// recorders, the default).
+#[inline]
+fn commission_for(contracts: Decimal, ctx: &ApplyContext) -> Result<Decimal, ApplyError> {
+    if ctx.commission_per_contract.is_zero() {
+        Ok(Decimal::ZERO)
+    } else {
+        mul(contracts, ctx.commission_per_contract)
+    }
 }
 
 /// Applies one signal to a position. Pure: the same inputs always give the same output.
@@ -179,7 +192,9 @@ pub fn apply(
     let mut notes = Vec::new();
     let current = position.quantity;
     let target = target_of(alert, ctx, current, &mut notes)?;
-    let delta = target.checked_sub(current).ok_or(overflow("position"))?;
+    let delta = target
+        .checked_sub(current)
+        .ok_or_else(|| overflow("position"))?;
     if delta == 0 {
         noop_notes(alert.action, current, alert.target, &mut notes);
     }
@@ -192,7 +207,7 @@ pub fn apply(
         applied: Applied {
             position: next_position(position, alert, ctx, price, price_source),
             fills: Vec::new(),
-            closed_trades: Vec::new(),
+            closed_trade: None,
             notes,
             delta,
             price,
@@ -253,8 +268,12 @@ fn target_of(
 ) -> Result<i64, ApplyError> {
     let quantity = i64::from(alert.quantity.unwrap_or(ctx.default_quantity));
     let from_action = match alert.action {
-        Action::Buy => current.checked_add(quantity).ok_or(overflow("position"))?,
-        Action::Sell => current.checked_sub(quantity).ok_or(overflow("position"))?,
+        Action::Buy => current
+            .checked_add(quantity)
+            .ok_or_else(|| overflow("position"))?,
+        Action::Sell => current
+            .checked_sub(quantity)
+            .ok_or_else(|| overflow("position"))?,
         Action::Close => 0,
         Action::CloseLong if current > 0 => 0,
         Action::CloseShort if current < 0 => 0,
@@ -346,17 +365,15 @@ impl Booking<'_> {
         let p = &mut self.applied.position;
         let sign = p.quantity.signum();
         let contracts = Decimal::from(quantity);
-        let points = mul(
-            mul(
-                price
-                    .checked_sub(p.avg_entry_price)
-                    .ok_or(overflow("P&L"))?,
-                contracts,
-            )?,
-            Decimal::from(sign),
+        let long_points = mul(
+            price
+                .checked_sub(p.avg_entry_price)
+                .ok_or_else(|| overflow("P&L"))?,
+            contracts,
         )?;
+        let points = if sign < 0 { -long_points } else { long_points };
         let dollars = mul(points, self.point_value)?;
-        let commission = mul(contracts, self.ctx.commission_per_contract)?;
+        let commission = commission_for(contracts, self.ctx)?;
         p.realized_pnl = add(p.realized_pnl, dollars)?;
         p.commission = add(p.commission, commission)?;
         p.quantity -= sign * quantity;
@@ -379,9 +396,7 @@ impl Booking<'_> {
             p.contract = None;
             p.opened_at = None;
             if let Some(trade) = p.open_trade.take() {
-                self.applied
-                    .closed_trades
-                    .push(trade.close(p.root, self.ctx.now)?);
+                self.applied.closed_trade = Some(trade.close(p.root, self.ctx.now)?);
             }
         }
         Ok(())
@@ -396,12 +411,10 @@ impl Booking<'_> {
         alert: &Alert,
     ) -> Result<(), ApplyError> {
         let ctx = self.ctx;
-        let wanted = ctx
-            .contract_override
-            .filter(|c| c.root == self.applied.position.root)
-            .or_else(|| alert.symbol.resolve(ctx.now.date_naive()));
+        let wanted = self.entry_contract(alert);
         let p = &mut self.applied.position;
         let contracts = Decimal::from(quantity);
+        let value = mul(price, contracts)?;
         if p.quantity == 0 {
             p.contract = wanted;
             p.opened_at = Some(ctx.now);
@@ -416,24 +429,26 @@ impl Booking<'_> {
                     .push(Note::HeldContract { held, current });
             }
             // Weighted average at full precision: (avg × held + price × added) / total.
-            let held_contracts = Decimal::from(p.quantity.abs());
+            let held_contracts = p.quantity.abs();
             let cost = add(
-                mul(p.avg_entry_price, held_contracts)?,
-                mul(price, contracts)?,
+                mul(p.avg_entry_price, Decimal::from(held_contracts))?,
+                value,
             )?;
-            let total = add(held_contracts, contracts)?;
-            p.avg_entry_price = cost.checked_div(total).ok_or(overflow("average entry"))?;
+            let total = Decimal::from(held_contracts.saturating_add(quantity));
+            p.avg_entry_price = cost
+                .checked_div(total)
+                .ok_or_else(|| overflow("average entry"))?;
         }
         p.quantity = p
             .quantity
             .checked_add(side.sign() * quantity)
-            .ok_or(overflow("position"))?;
-        let commission = mul(contracts, ctx.commission_per_contract)?;
+            .ok_or_else(|| overflow("position"))?;
+        let commission = commission_for(contracts, ctx)?;
         p.commission = add(p.commission, commission)?;
         if let Some(trade) = p.open_trade.as_mut() {
             trade.entries = trade.entries.saturating_add(1);
             trade.entry_quantity = trade.entry_quantity.saturating_add(quantity);
-            trade.entry_value = add(trade.entry_value, mul(price, contracts)?)?;
+            trade.entry_value = add(trade.entry_value, value)?;
             trade.max_quantity = trade.max_quantity.max(p.quantity.abs());
             trade.commission = add(trade.commission, commission)?;
         }
@@ -444,6 +459,30 @@ impl Booking<'_> {
             kind: FillKind::Entry,
         });
         Ok(())
+    }
+
+    /// The contract a new entry would use now: the recorder's override for this root, else
+    /// what the symbol names on the signal date.
+    fn entry_contract(&self, alert: &Alert) -> Option<Contract> {
+        let position = &self.applied.position;
+        if let Some(pinned) = self.ctx.contract_override
+            && pinned.root == position.root
+        {
+            return Some(pinned);
+        }
+        let date = self.ctx.now.date_naive();
+        // Adds to a position held in the front month are the common case: confirming that is
+        // cheaper than resolving the calendar from scratch.
+        if let Some(held) = position.contract
+            && matches!(
+                alert.symbol.contract,
+                SymbolContract::Continuous(1) | SymbolContract::RootOnly
+            )
+            && is_front_month(held, date)
+        {
+            return Some(held);
+        }
+        alert.symbol.resolve(date)
     }
 
     /// Records the open trade's P&L at `price` for MAE/MFE: realized so far in the trade plus
@@ -459,7 +498,7 @@ impl Booking<'_> {
             mul(
                 price
                     .checked_sub(p.avg_entry_price)
-                    .ok_or(overflow("P&L"))?,
+                    .ok_or_else(|| overflow("P&L"))?,
                 Decimal::from(p.quantity),
             )?,
             point_value,

@@ -45,7 +45,7 @@ impl Book {
             None => apply(&Position::flat(root), alert, ctx)?,
         };
         self.positions.insert(root, applied.position.clone());
-        self.trades.extend(applied.closed_trades.iter().cloned());
+        self.trades.extend(applied.closed_trade.iter().cloned());
         Ok(applied)
     }
 }
@@ -70,7 +70,7 @@ where
             .unwrap_or_else(|| Position::flat(root));
         match apply(&position, alert.borrow(), &ctx) {
             Ok(applied) => {
-                book.trades.extend(applied.closed_trades);
+                book.trades.extend(applied.closed_trade);
                 book.positions.insert(root, applied.position);
             }
             Err(source) => return Err(ReplayError { index, source }),

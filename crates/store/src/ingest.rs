@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use jt_engine::{
     Alert, AlertError, ApplyContext, ApplyError, Limits, Position, apply, parse_alert,
 };
@@ -119,6 +119,12 @@ pub async fn ingest_signal(
     incoming: &IncomingSignal<'_>,
     limits: &Limits,
 ) -> Result<IngestOutcome, StoreError> {
+    // PostgreSQL keeps microseconds: apply with the time exactly as stored, so a rebuild
+    // from the stored signals replays the same instants.
+    let incoming = &IncomingSignal {
+        received_at: incoming.received_at.trunc_subsecs(6),
+        ..incoming.clone()
+    };
     let mut tx = store.tenant(user).await?;
     // Takes the row lock and the next sequence number in one statement.
     let locked: LockedRecorder = sqlx::query_as(
@@ -285,7 +291,7 @@ async fn apply_and_store(
         price_observed(&applied, ctx),
     )
     .await?;
-    save_trades(tx, recorder, signal_id, &applied.closed_trades).await?;
+    save_trades(tx, recorder, signal_id, applied.closed_trade.as_slice()).await?;
     Ok(IngestOutcome::Accepted {
         signal_id,
         delta: applied.delta,

@@ -13,6 +13,7 @@ pub mod ingest;
 mod lookups;
 pub mod password;
 mod provision;
+pub mod rebuild;
 pub mod recorders;
 mod secret_key;
 pub mod signal_log;

@@ -14,6 +14,8 @@ pub struct TestApp {
     pub address: String,
     /// A plain client.
     pub client: reqwest::Client,
+    /// The store the server uses.
+    pub store: Store,
     db: Option<TestDb>,
     _shutdown: oneshot::Sender<()>,
 }
@@ -39,7 +41,7 @@ pub async fn spawn_app_with_store(store: Store) -> TestApp {
         )
         .expect("test key"),
     };
-    let app = Application::from_listener(listener, AppState::new(store, config));
+    let app = Application::from_listener(listener, AppState::new(store.clone(), config));
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.serve(async move {
         let _ = stopped.await;
@@ -47,6 +49,7 @@ pub async fn spawn_app_with_store(store: Store) -> TestApp {
     TestApp {
         address,
         client: reqwest::Client::new(),
+        store,
         db: None,
         _shutdown: shutdown,
     }
@@ -91,7 +94,7 @@ pub struct TestUser {
 impl TestApp {
     /// Creates an active user and an API token for it.
     pub async fn create_user(&self, email: &str) -> TestUser {
-        let store = &self.db().store;
+        let store = &self.store;
         let id = jt_store::users::create_user(
             store,
             &jt_store::users::Email::parse(email).expect("email"),

@@ -3,7 +3,7 @@
 
 use jt_engine::{Action, ApplyError, FillKind, Note, PriceSource, Side};
 
-use crate::helpers::{Session, d};
+use crate::helpers::{Session, closed, d};
 
 /// (body, quantity after, average entry after, all-time realized after)
 type Step = (&'static str, i64, &'static str, &'static str);
@@ -122,8 +122,8 @@ fn flip_produces_exit_then_entry_and_two_trades() {
     assert_eq!(a.delta, -3);
     let kinds: Vec<_> = a.fills.iter().map(|f| (f.kind, f.quantity)).collect();
     assert_eq!(kinds, [(FillKind::Exit, -2), (FillKind::Entry, -1)]);
-    assert_eq!(a.closed_trades.len(), 1);
-    assert_eq!(a.closed_trades[0].side, Side::Long);
+    assert!(a.closed_trade.is_some());
+    assert_eq!(closed(a).side, Side::Long);
     let open = a.position.open_trade.as_ref().expect("new trade open");
     assert_eq!(open.side, Side::Short);
     assert_eq!(open.opened_at, flip_time);
@@ -220,7 +220,7 @@ fn commission_per_contract_per_side() {
     // 2 in + 2 out = 4 × $2.50
     assert_eq!(a.position.commission, d("10"));
     assert_eq!(a.position.realized_pnl, d("100"));
-    let t = &a.closed_trades[0];
+    let t = closed(a);
     assert_eq!(
         (t.realized_pnl, t.commission, t.net_pnl),
         (d("100"), d("10"), d("90"))
@@ -228,7 +228,7 @@ fn commission_per_contract_per_side() {
     // A flip charges the exit leg to the old trade and the entry leg to the new one.
     s.send("buy 1 ES1! @ 100");
     let a = s.send("sell 3 ES1! @ 100");
-    assert_eq!(a.closed_trades[0].commission, d("5"));
+    assert_eq!(closed(a).commission, d("5"));
     assert_eq!(
         a.position.open_trade.as_ref().map(|t| t.commission),
         Some(d("5"))
@@ -266,7 +266,7 @@ fn missing_prices() {
     assert_eq!(a.position.quantity, 0);
     assert_eq!(a.price_source, PriceSource::None);
     assert_eq!(a.notes, [Note::ClosedWithoutPrice]);
-    assert_eq!(a.closed_trades[0].realized_pnl, d("0"));
+    assert_eq!(closed(a).realized_pnl, d("0"));
     assert_eq!(a.fills[0].price, d("25600"));
 }
 
@@ -304,7 +304,7 @@ fn unknown_roots_are_tracked_in_points() {
     let a = s.send("sell 2 ZZZ1! @ 12.5");
     // point value 1: 2.5 × 2
     assert_eq!(a.position.realized_pnl, d("5"));
-    assert_eq!(a.closed_trades[0].realized_points, d("5"));
+    assert_eq!(closed(a).realized_points, d("5"));
 }
 
 #[test]

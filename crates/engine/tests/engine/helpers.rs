@@ -18,6 +18,14 @@ pub fn utc(y: i32, mo: u32, day: u32, h: u32, mi: u32) -> DateTime<Utc> {
         .expect("test time")
 }
 
+/// The trade the signal closed (must exist).
+pub fn closed(applied: &Applied) -> &Trade {
+    applied
+        .closed_trade
+        .as_ref()
+        .expect("the signal closes a trade")
+}
+
 /// One recorder's position of one root, fed alert bodies.
 pub struct Session {
     pub position: Position,
@@ -44,7 +52,7 @@ impl Session {
             .unwrap_or_else(|e| panic!("test alert {body:?} should parse: {e}"));
         let applied = apply(&self.position, &alert, &self.ctx)?;
         self.position = applied.position.clone();
-        self.trades.extend(applied.closed_trades.iter().cloned());
+        self.trades.extend(applied.closed_trade.iter().cloned());
         self.ctx.now += Duration::minutes(1);
         Ok(self.last.insert(applied))
     }

@@ -128,7 +128,7 @@ fn run_stream(ops: &[Op]) -> StreamRun {
             assert_eq!(applied.position.quantity, target, "targets win");
         }
         *fill_sums.entry(root).or_insert(0) += fills;
-        for trade in &applied.closed_trades {
+        if let Some(trade) = &applied.closed_trade {
             stats.add(trade);
         }
         accepted.push((alert, ctx.clone()));

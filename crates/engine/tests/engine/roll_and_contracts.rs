@@ -3,7 +3,7 @@
 
 use jt_engine::{Contract, Month, Note};
 
-use crate::helpers::{Session, utc};
+use crate::helpers::{Session, closed, utc};
 
 fn contract(text: &str) -> Contract {
     let root_len = text.len() - 2;
@@ -50,7 +50,7 @@ fn position_held_across_the_roll() {
         Some(contract("NQZ5")),
         "exits go to the held contract"
     );
-    assert_eq!(a.closed_trades[0].contract, Some(contract("NQZ5")));
+    assert_eq!(closed(a).contract, Some(contract("NQZ5")));
 
     let a = s.send("sell 1 NQ1! @ 25620");
     assert_eq!(
