@@ -57,3 +57,44 @@ async fn readyz_turns_503_while_postgres_is_stopped_and_recovers_without_a_resta
     }
     assert_eq!(status, 200, "ready again after PostgreSQL came back");
 }
+
+#[tokio::test]
+async fn webhooks_answer_503_while_postgres_is_stopped_and_record_again_after() {
+    let dir = TempDataDir::new();
+    let (cluster, store) = dedicated_store(dir.path()).await;
+    let app = spawn_app_with_store(store).await;
+    let user = app.create_user("trader@example.com").await;
+    let recorder = app.create_recorder(&user, "strategy").await;
+    let url = recorder["webhook_url"].as_str().unwrap().to_owned();
+    assert_eq!(app.post_webhook(&url, "BUY 1 NQ1! @ 25600").await.status(), 200);
+
+    let mut cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop().expect("stop");
+        cluster
+    })
+    .await
+    .expect("join");
+    let started = std::time::Instant::now();
+    let down = app.post_webhook(&url, "BUY 1 NQ1! @ 25610").await;
+    assert_eq!(down.status(), 503, "never 200 without a commit");
+    assert!(started.elapsed() < Duration::from_secs(10), "503 comes quickly");
+    let body: serde_json::Value = down.json().await.expect("json");
+    assert!(body["error"].as_str().unwrap().contains("not recorded"));
+
+    tokio::task::spawn_blocking(move || cluster.start().expect("restart"))
+        .await
+        .expect("join");
+    let mut status = 0;
+    for _ in 0..20 {
+        status = app.post_webhook(&url, "BUY 1 NQ1! @ 25620").await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "recovers without a restart");
+    let positions = app
+        .api_json(&user, &format!("/api/v1/recorders/{}/positions", recorder["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(positions[0]["quantity"], 2, "the 503 signal was not applied, the others were");
+}

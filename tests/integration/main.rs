@@ -8,6 +8,7 @@ mod api_recorders;
 mod cli;
 mod embedded_cluster;
 mod health;
+mod isolation;
 mod replay;
 mod support;
 mod tenancy;
