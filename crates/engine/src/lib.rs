@@ -6,7 +6,8 @@
 //! same signals always give the same positions, trades and statistics, and [`replay`]
 //! rebuilds them exactly.
 //!
-//! Semantics in a few lines (full list in `SEMANTICS.md`):
+//! Semantics in a few lines (every open choice is listed in `SEMANTICS.md` next to
+//! `Cargo.toml`):
 //! - BUY adds, SELL subtracts and flips through zero; CLOSE (`exit`, `flat`, `close_all`)
 //!   goes flat; `close_long`/`close_short` close only that side; close when flat is a no-op
 //!   with a note.
@@ -26,22 +27,18 @@
 //!
 //! let ctx = ApplyContext::new(Utc.with_ymd_and_hms(2025, 11, 3, 15, 0, 0).unwrap());
 //! let mut position = Position::flat("NQ".parse().unwrap());
-//! for (body, quantity) in [
-//!     ("BUY 1 NQ1! @ 25600", 1),
-//!     ("BUY 1 NQ1! @ 25610", 2),
-//!     ("SELL 1 NQ1! @ 25620", 1),
-//!     ("CLOSE NQ1!", 0),
-//! ] {
+//! let mut send = |body: &str| {
 //!     let alert = parse_alert(body, &Limits::default()).unwrap();
 //!     position = apply(&position, &alert, &ctx).unwrap().position;
-//!     assert_eq!(position.quantity, quantity);
-//!     if quantity == 1 && position.realized_pnl > Decimal::ZERO {
-//!         assert_eq!(position.avg_entry_price, Decimal::from(25605));
-//!     }
-//! }
-//! // (25620 − 25605) × 1 × $20 = $300; the CLOSE has no price and books at the last
-//! // signal price 25620: + (25620 − 25605) × 1 × $20 = $300 more.
-//! assert_eq!(position.realized_pnl, Decimal::from(600));
+//!     (position.quantity, position.avg_entry_price, position.realized_pnl)
+//! };
+//! let n = Decimal::from;
+//! assert_eq!(send("BUY 1 NQ1! @ 25600"), (1, n(25600), n(0)));
+//! assert_eq!(send("BUY 1 NQ1! @ 25610"), (2, n(25605), n(0)));
+//! // (25620 − 25605) × 1 × $20 = $300; the average is unchanged by the reduction
+//! assert_eq!(send("SELL 1 NQ1! @ 25620"), (1, n(25605), n(300)));
+//! // no price: the last signal price 25620 is used, another $300
+//! assert_eq!(send("CLOSE NQ1!"), (0, n(0), n(600)));
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

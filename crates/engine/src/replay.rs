@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::alert::Alert;
+use crate::applied::{Applied, ApplyContext};
 use crate::error::{ApplyError, ReplayError};
 use crate::position::Position;
-use crate::position_engine::{Applied, ApplyContext, apply};
+use crate::position_engine::apply;
 use crate::root::Root;
 use crate::trade::Trade;
 

@@ -112,7 +112,7 @@ impl OpenTrade {
             } else {
                 value
                     .checked_div(Decimal::from(quantity))
-                    .ok_or_else(|| ApplyError::Overflow {
+                    .ok_or(ApplyError::Overflow {
                         what: "trade average",
                     })
             }
@@ -120,7 +120,7 @@ impl OpenTrade {
         let net_pnl = self
             .realized_pnl
             .checked_sub(self.commission)
-            .ok_or_else(|| ApplyError::Overflow { what: "trade P&L" })?;
+            .ok_or(ApplyError::Overflow { what: "trade P&L" })?;
         Ok(Trade {
             root,
             contract: self.contract,
