@@ -12,6 +12,7 @@ mod ids;
 pub mod password;
 mod provision;
 mod secret_key;
+pub mod sessions;
 mod tenant;
 #[cfg(feature = "test-support")]
 pub mod testing;
