@@ -3,15 +3,10 @@
 
 alter table recorders add column last_seq bigint not null default 0;
 
--- Security-definer lookups run as the owner, and RLS is forced for the owner too: this policy
--- lets the owner read (never write) users, recorders and tokens. The owner is used only for
--- migrations and as the definer of the functions below; the application connects as jt_app.
-do $$
-begin
-    execute format('create policy users_owner_lookup on users for select to %I using (true)', current_user);
-    execute format('create policy recorders_owner_lookup on recorders for select to %I using (true)', current_user);
-    execute format('create policy api_tokens_owner_lookup on api_tokens for select to %I using (true)', current_user);
-end $$;
+-- The security-definer lookups below run as the owner, and RLS is forced for the owner too:
+-- as for users (previous migration), let only the owner role read recorders and tokens.
+create policy recorders_owner_lookup on recorders for select to current_user using (true);
+create policy api_tokens_owner_lookup on api_tokens for select to current_user using (true);
 
 -- The recorder and tenant behind a webhook token hash: ids only, nothing else leaves.
 create function webhook_recorder(lookup_hash bytea)

@@ -82,7 +82,10 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
         );
     }
     admin.commit().await?;
-    app.serve(shutdown_signal()).await?;
+    let session_cleanup = jt_web::spawn_expired_session_cleanup(db.store());
+    let served = app.serve(shutdown_signal()).await;
+    session_cleanup.abort();
+    served?;
     tracing::info!("server stopped");
     Ok(())
 }

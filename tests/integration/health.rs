@@ -66,7 +66,10 @@ async fn webhooks_answer_503_while_postgres_is_stopped_and_record_again_after() 
     let user = app.create_user("trader@example.com").await;
     let recorder = app.create_recorder(&user, "strategy").await;
     let url = recorder["webhook_url"].as_str().unwrap().to_owned();
-    assert_eq!(app.post_webhook(&url, "BUY 1 NQ1! @ 25600").await.status(), 200);
+    assert_eq!(
+        app.post_webhook(&url, "BUY 1 NQ1! @ 25600").await.status(),
+        200
+    );
 
     let mut cluster = tokio::task::spawn_blocking(move || {
         cluster.stop().expect("stop");
@@ -77,7 +80,10 @@ async fn webhooks_answer_503_while_postgres_is_stopped_and_record_again_after() 
     let started = std::time::Instant::now();
     let down = app.post_webhook(&url, "BUY 1 NQ1! @ 25610").await;
     assert_eq!(down.status(), 503, "never 200 without a commit");
-    assert!(started.elapsed() < Duration::from_secs(10), "503 comes quickly");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "503 comes quickly"
+    );
     let body: serde_json::Value = down.json().await.expect("json");
     assert!(body["error"].as_str().unwrap().contains("not recorded"));
 
@@ -86,7 +92,11 @@ async fn webhooks_answer_503_while_postgres_is_stopped_and_record_again_after() 
         .expect("join");
     let mut status = 0;
     for _ in 0..20 {
-        status = app.post_webhook(&url, "BUY 1 NQ1! @ 25620").await.status().as_u16();
+        status = app
+            .post_webhook(&url, "BUY 1 NQ1! @ 25620")
+            .await
+            .status()
+            .as_u16();
         if status == 200 {
             break;
         }
@@ -94,7 +104,16 @@ async fn webhooks_answer_503_while_postgres_is_stopped_and_record_again_after() 
     }
     assert_eq!(status, 200, "recovers without a restart");
     let positions = app
-        .api_json(&user, &format!("/api/v1/recorders/{}/positions", recorder["id"].as_str().unwrap()))
+        .api_json(
+            &user,
+            &format!(
+                "/api/v1/recorders/{}/positions",
+                recorder["id"].as_str().unwrap()
+            ),
+        )
         .await;
-    assert_eq!(positions[0]["quantity"], 2, "the 503 signal was not applied, the others were");
+    assert_eq!(
+        positions[0]["quantity"], 2,
+        "the 503 signal was not applied, the others were"
+    );
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api_recorders;
+mod auth;
 mod cli;
 mod embedded_cluster;
 mod health;

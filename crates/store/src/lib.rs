@@ -16,6 +16,7 @@ mod provision;
 pub mod rebuild;
 pub mod recorders;
 mod secret_key;
+pub mod sessions;
 pub mod signal_log;
 pub mod state;
 mod tenant;

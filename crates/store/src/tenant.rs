@@ -5,6 +5,7 @@
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::provision::{APPLICATION_NAME, app_pool_options};
+use crate::sessions::SessionTable;
 use crate::{StoreError, UserId};
 
 /// The application's database handle. Cloning is cheap (a pool).
@@ -49,6 +50,19 @@ impl Store {
             tx,
             actor: actor.to_owned(),
         })
+    }
+
+    /// The browser-session table, which holds no tenant data (see [`crate::sessions`]). The
+    /// handle reaches that table only.
+    pub fn sessions(&self) -> SessionTable {
+        SessionTable::new(self.pool.clone())
+    }
+
+    /// The pool without any scope, for this crate's queries that need none: `SECURITY
+    /// DEFINER` lookups that return one narrow row (log-in). Row-level security hides every
+    /// tenant row from it. Not public, so handlers cannot reach it.
+    pub(crate) fn unscoped_pool(&self) -> &PgPool {
+        &self.pool
     }
 
     /// Round trip to the database (readiness probe).

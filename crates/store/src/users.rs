@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::error::violated_constraint;
 use crate::password::Password;
-use crate::{AdminTx, Store, StoreError, UserId};
+use crate::{AdminTx, Store, StoreError, TenantTx, UserId};
 
 /// An email address in the shape we accept (not proof that it exists).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +50,116 @@ impl Role {
             Self::Admin => "admin",
         }
     }
+
+    /// The column value back as a `Role`; the table's check constraint allows nothing else.
+    fn from_column(value: &str) -> Result<Self, StoreError> {
+        match value {
+            "user" => Ok(Self::User),
+            "admin" => Ok(Self::Admin),
+            other => Err(StoreError::Invalid(format!(
+                "unknown role {other:?} in the users table"
+            ))),
+        }
+    }
+}
+
+/// Whether a user may log in and use the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    /// May log in; webhooks and execution run.
+    Active,
+    /// Refused at log-in, logged out at the next request, webhooks answer 403.
+    Disabled,
+}
+
+impl UserStatus {
+    /// The column value back as a `UserStatus`; the check constraint allows nothing else.
+    fn from_column(value: &str) -> Result<Self, StoreError> {
+        match value {
+            "active" => Ok(Self::Active),
+            "disabled" => Ok(Self::Disabled),
+            other => Err(StoreError::Invalid(format!(
+                "unknown user status {other:?} in the users table"
+            ))),
+        }
+    }
+}
+
+/// What log-in needs to know about the account behind an email address.
+#[derive(Clone)]
+pub struct LoginRecord {
+    /// The user (the tenant to scope the session to).
+    pub id: UserId,
+    /// The argon2id PHC string to verify the submitted password against.
+    pub password_hash: String,
+    /// Disabled users are refused even with the right password.
+    pub status: UserStatus,
+    /// Admin or trader.
+    pub role: Role,
+}
+
+impl std::fmt::Debug for LoginRecord {
+    // The hash stays out of logs: it is an offline-guessing target.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRecord")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The log-in record for `email` (case-insensitive), before any tenant is known.
+///
+/// This is the one cross-tenant read of `users` outside the admin console; it goes through
+/// the `auth_user_by_email` SQL function, which returns one row's log-in columns only.
+pub async fn find_login(store: &Store, email: &Email) -> Result<Option<LoginRecord>, StoreError> {
+    let row: Option<(UserId, String, String, String)> =
+        sqlx::query_as("select id, password_hash, status, role from auth_user_by_email($1)")
+            .bind(email.as_str())
+            .fetch_optional(store.unscoped_pool())
+            .await?;
+    row.map(|(id, password_hash, status, role)| {
+        Ok(LoginRecord {
+            id,
+            password_hash,
+            status: UserStatus::from_column(&status)?,
+            role: Role::from_column(&role)?,
+        })
+    })
+    .transpose()
+}
+
+/// The logged-in user as pages show them.
+#[derive(Debug, Clone)]
+pub struct UserProfile {
+    /// The user.
+    pub id: UserId,
+    /// Their email address as they typed it at sign-up.
+    pub email: String,
+    /// Admin or trader.
+    pub role: Role,
+    /// Sessions of disabled users stop working at once.
+    pub status: UserStatus,
+}
+
+/// The tenant's own profile, or `None` when the user no longer exists.
+pub async fn load_profile(tx: &mut TenantTx) -> Result<Option<UserProfile>, StoreError> {
+    let id = tx.user_id();
+    let row: Option<(UserId, String, String, String)> =
+        sqlx::query_as("select id, email, role, status from users where id = $1")
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?;
+    row.map(|(id, email, role, status)| {
+        Ok(UserProfile {
+            id,
+            email,
+            role: Role::from_column(&role)?,
+            status: UserStatus::from_column(&status)?,
+        })
+    })
+    .transpose()
 }
 
 /// Creates an active user. The insert runs as that user's tenant (RLS `with check`).

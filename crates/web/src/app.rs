@@ -8,7 +8,8 @@ use jt_store::{SecretKey, Store};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::{api, health, request_span, webhook};
+use crate::auth::{self, AuthLimits, AuthState};
+use crate::{api, health, pages, request_span, static_assets, webhook};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -17,14 +18,25 @@ pub struct AppState {
     pub store: Store,
     /// Settings fixed at start.
     pub config: Arc<WebConfig>,
+    /// Log-in and sign-up attempt limiters.
+    pub auth: Arc<AuthState>,
 }
 
 impl AppState {
-    /// State for a server over `store`.
+    /// State for a server over `store`, with the default attempt limits.
     pub fn new(store: Store, config: WebConfig) -> Self {
         Self {
             store,
             config: Arc::new(config),
+            auth: Arc::new(AuthState::default()),
+        }
+    }
+
+    /// The same state with other log-in and sign-up limits (fresh limiters).
+    pub fn with_auth_limits(self, limits: AuthLimits) -> Self {
+        Self {
+            auth: Arc::new(AuthState::new(limits)),
+            ..self
         }
     }
 }
@@ -47,8 +59,13 @@ impl WebConfig {
 
 /// The whole router; tests call this too.
 pub fn router(state: AppState) -> Router {
+    let browser_pages = auth::router().merge(pages::router());
     Router::new()
         .merge(health::router())
+        .merge(static_assets::router())
+        // Sessions and CSRF checks for browser pages only; the JSON API and webhooks are
+        // merged beside this, cookie-free.
+        .merge(auth::with_browser_session(browser_pages, &state))
         .merge(api::router())
         .merge(webhook::router())
         .with_state(state)

@@ -1,11 +1,14 @@
 //! `spawn_app()`: the real router on a real port, over a fresh test database.
 
 use std::net::SocketAddr;
+use std::sync::Mutex;
 
 use jt_store::Store;
 use jt_store::testing::TestDb;
+use reqwest::header;
 use tokio::sync::oneshot;
 
+use crate::auth::{AuthLimits, SESSION_COOKIE};
 use crate::{AppState, Application, WebConfig};
 
 /// A running server for one test; it stops when this is dropped.
@@ -22,14 +25,23 @@ pub struct TestApp {
 
 /// Starts the app on port 0 with its own fresh database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_auth_limits(AuthLimits::default()).await
+}
+
+/// [`spawn_app`] with other log-in and sign-up limits (to reach them in a few requests).
+pub async fn spawn_app_with_auth_limits(limits: AuthLimits) -> TestApp {
     let db = TestDb::new().await;
-    let mut app = spawn_app_with_store(db.store.clone()).await;
+    let mut app = spawn(db.store.clone(), limits).await;
     app.db = Some(db);
     app
 }
 
 /// Starts the app on port 0 over a store the test provides (e.g. on a cluster it will stop).
 pub async fn spawn_app_with_store(store: Store) -> TestApp {
+    spawn(store, AuthLimits::default()).await
+}
+
+async fn spawn(store: Store, limits: AuthLimits) -> TestApp {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("bind port 0");
@@ -41,7 +53,8 @@ pub async fn spawn_app_with_store(store: Store) -> TestApp {
         )
         .expect("test key"),
     };
-    let app = Application::from_listener(listener, AppState::new(store.clone(), config));
+    let state = AppState::new(store.clone(), config).with_auth_limits(limits);
+    let app = Application::from_listener(listener, state);
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.serve(async move {
         let _ = stopped.await;
@@ -81,6 +94,165 @@ impl TestApp {
     pub async fn get_readyz(&self) -> reqwest::Response {
         self.get("/readyz").await
     }
+
+    /// A new browser: its own session cookie, no redirects followed.
+    pub fn browser(&self) -> TestBrowser {
+        TestBrowser {
+            address: self.address.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("test client"),
+            session_cookie: Mutex::new(None),
+        }
+    }
+}
+
+/// A browser for the session-authenticated pages: keeps the `jt_session` cookie the server
+/// sets (reqwest's cookie store is not enabled) and does not follow redirects, so tests see
+/// the 303s. Form helpers fetch a fresh CSRF token first, like a person loading the page.
+pub struct TestBrowser {
+    address: String,
+    client: reqwest::Client,
+    session_cookie: Mutex<Option<String>>,
+}
+
+impl TestBrowser {
+    /// The session cookie's current value, if the browser holds one.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.session_cookie.lock().expect("cookie lock").clone()
+    }
+
+    /// Replaces the session cookie (e.g. to replay an old one).
+    pub fn set_session_cookie(&self, value: Option<String>) {
+        *self.session_cookie.lock().expect("cookie lock") = value;
+    }
+
+    /// `GET {path}` with the session cookie.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        let request = self.client.get(format!("{}{path}", self.address));
+        self.send(request).await
+    }
+
+    /// `POST {path}` with these form fields, exactly (no CSRF token added).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let body = serde_urlencoded::to_string(fields).expect("form encoding");
+        let request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(request).await
+    }
+
+    /// `GET /` (the signed-in home page, or a redirect to `/login`).
+    pub async fn get_home(&self) -> reqwest::Response {
+        self.get("/").await
+    }
+
+    /// `GET /` body; panics unless it is 200.
+    pub async fn get_home_html(&self) -> String {
+        html_of(self.get_home().await).await
+    }
+
+    /// `GET /login`.
+    pub async fn get_login(&self) -> reqwest::Response {
+        self.get("/login").await
+    }
+
+    /// `GET /login` body; panics unless it is 200.
+    pub async fn get_login_html(&self) -> String {
+        html_of(self.get_login().await).await
+    }
+
+    /// `GET /signup` body; panics unless it is 200.
+    pub async fn get_signup_html(&self) -> String {
+        html_of(self.get("/signup").await).await
+    }
+
+    /// The CSRF token of this browser's session, read from the log-in form.
+    pub async fn csrf_token(&self) -> String {
+        csrf_token_in(&self.get_login_html().await)
+    }
+
+    /// `POST /login` with a valid CSRF token.
+    pub async fn post_login(&self, email: &str, password: &str) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        self.post_form(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// `POST /signup` with a valid CSRF token.
+    pub async fn post_signup(
+        &self,
+        email: &str,
+        password: &str,
+        password_confirmation: &str,
+    ) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        self.post_form(
+            "/signup",
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", password),
+                ("password_confirmation", password_confirmation),
+            ],
+        )
+        .await
+    }
+
+    /// `POST /logout` with the CSRF token from the home page.
+    pub async fn post_logout(&self) -> reqwest::Response {
+        let token = csrf_token_in(&self.get_home_html().await);
+        self.post_form("/logout", &[("csrf_token", &token)]).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> reqwest::Response {
+        let request = match self.session_cookie() {
+            Some(value) => request.header(header::COOKIE, format!("{SESSION_COOKIE}={value}")),
+            None => request,
+        };
+        let response = request.send().await.expect("request failed");
+        self.keep_cookie(&response);
+        response
+    }
+
+    /// Applies a `Set-Cookie` for the session: a new value, or removal (empty value or
+    /// `Max-Age=0`).
+    fn keep_cookie(&self, response: &reqwest::Response) {
+        let prefix = format!("{SESSION_COOKIE}=");
+        for set_cookie in response.headers().get_all(header::SET_COOKIE) {
+            let text = set_cookie.to_str().expect("ASCII Set-Cookie");
+            let Some(rest) = text.strip_prefix(&prefix) else {
+                continue;
+            };
+            let value = rest.split(';').next().unwrap_or_default();
+            let removed = value.is_empty() || text.to_ascii_lowercase().contains("max-age=0");
+            self.set_session_cookie((!removed).then(|| value.to_owned()));
+        }
+    }
+}
+
+/// The body of a 200 response.
+async fn html_of(response: reqwest::Response) -> String {
+    assert_eq!(response.status(), 200, "expected a page");
+    response.text().await.expect("body")
+}
+
+/// The value of the hidden `csrf_token` field in a page.
+pub fn csrf_token_in(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("a csrf_token field") + marker.len();
+    let end = html[start..].find('"').expect("end of the token") + start;
+    html[start..end].to_owned()
 }
 
 /// A user with an API token, made directly in the database.
