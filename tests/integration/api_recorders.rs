@@ -159,3 +159,103 @@ async fn regenerating_the_url_changes_it() {
         .unwrap();
     assert_ne!(regenerated["webhook_url"], recorder["webhook_url"]);
 }
+
+#[tokio::test]
+async fn bad_paging_parameters_get_a_json_422() {
+    let app = spawn_app().await;
+    let user = app.create_user("trader@example.com").await;
+    let id = app.create_recorder(&user, "strategy").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for query in [
+        "limit=0",
+        "limit=501",
+        "limit=abc",
+        "before=x",
+        "colour=red",
+    ] {
+        let response = app
+            .api(
+                Method::GET,
+                &format!("/api/v1/recorders/{id}/signals?{query}"),
+                &user,
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"].is_string(), "{query}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn signals_and_trades_page_with_a_cursor() {
+    let app = spawn_app().await;
+    let user = app.create_user("trader@example.com").await;
+    let recorder = app.create_recorder(&user, "strategy").await;
+    let (id, url) = (
+        recorder["id"].as_str().unwrap(),
+        recorder["webhook_url"].as_str().unwrap(),
+    );
+    for i in 0..5 {
+        let body = format!(
+            r#"{{"action":"buy","ticker":"NQ1!","price":{},"id":"b{i}"}}"#,
+            25600 + i
+        );
+        assert_eq!(app.post_webhook(url, &body).await.status(), 200);
+        let body = format!(
+            r#"{{"action":"close","ticker":"NQ1!","price":{},"id":"c{i}"}}"#,
+            25610 + i
+        );
+        assert_eq!(app.post_webhook(url, &body).await.status(), 200);
+    }
+    let first = app
+        .api_json(&user, &format!("/api/v1/recorders/{id}/signals?limit=4"))
+        .await;
+    let seqs = |page: &Value, key: &str, field: &str| -> Vec<i64> {
+        page[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s[field].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(seqs(&first, "signals", "seq"), [10, 9, 8, 7]);
+    assert_eq!(first["next"], 7);
+    let second = app
+        .api_json(
+            &user,
+            &format!("/api/v1/recorders/{id}/signals?limit=4&before=7"),
+        )
+        .await;
+    assert_eq!(seqs(&second, "signals", "seq"), [6, 5, 4, 3]);
+    let last = app
+        .api_json(
+            &user,
+            &format!("/api/v1/recorders/{id}/signals?limit=4&before=3"),
+        )
+        .await;
+    assert_eq!(seqs(&last, "signals", "seq"), [2, 1]);
+    assert_eq!(last["next"], Value::Null);
+
+    let trades = app
+        .api_json(&user, &format!("/api/v1/recorders/{id}/trades?limit=3"))
+        .await;
+    let ids = seqs(&trades, "trades", "id");
+    assert_eq!(ids.len(), 3);
+    let next = trades["next"].as_i64().unwrap();
+    let rest = app
+        .api_json(
+            &user,
+            &format!("/api/v1/recorders/{id}/trades?limit=3&before={next}"),
+        )
+        .await;
+    assert_eq!(rest["trades"].as_array().unwrap().len(), 2);
+    assert_eq!(rest["next"], Value::Null);
+    assert_eq!(
+        trades["trades"][0]["realized_pnl"], "200",
+        "newest first: (25614 - 25604) x $20"
+    );
+}

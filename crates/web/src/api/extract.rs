@@ -49,6 +49,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Query parameters whose rejection is an [`ApiError`] naming the bad parameter.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| ApiError::Invalid(rejection.body_text()))
+    }
+}
+
 /// Parses a recorder id from the path; malformed ids are "not found" like foreign ones.
 pub fn recorder_id(raw: &str) -> Result<RecorderId, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound("recorder"))

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use jt_engine::{Side, Stats, Trade};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use super::extract::{ApiUser, recorder_id};
+use super::extract::{ApiQuery, ApiUser, recorder_id};
 use crate::AppState;
 use crate::position_json::PositionJson;
 
@@ -74,7 +74,7 @@ pub async fn signals(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    Query(paging): Query<Paging>,
+    ApiQuery(paging): ApiQuery<Paging>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = paging.limit()?;
     let (mut tx, id) = owned_recorder(&state, user, &id).await?;
@@ -132,7 +132,7 @@ pub async fn trades(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    Query(paging): Query<Paging>,
+    ApiQuery(paging): ApiQuery<Paging>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = paging.limit()?;
     let (mut tx, id) = owned_recorder(&state, user, &id).await?;
