@@ -38,12 +38,7 @@ async fn create_list_get_patch_delete_a_recorder() {
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["webhook_url"], url, "the URL can be shown again");
 
-    let patched = app
-        .api(Method::PATCH, &format!("/api/v1/recorders/{id}"), &user)
-        .json(&json!({ "name": "NQ v2", "status": "paused", "duplicate_window_secs": 0, "commission_per_contract": "0.62" }))
-        .send()
-        .await
-        .unwrap();
+    let patched = app.patch_recorder(&user, id, json!({ "name": "NQ v2", "status": "paused", "duplicate_window_secs": 0, "commission_per_contract": "0.62" })).await;
     assert_eq!(patched.status(), 200);
     let patched: Value = patched.json().await.unwrap();
     assert_eq!(patched["name"], "NQ v2");
@@ -109,11 +104,8 @@ async fn invalid_input_gets_a_specific_422() {
         .unwrap()
         .to_owned();
     let bad_commission = app
-        .api(Method::PATCH, &format!("/api/v1/recorders/{id}"), &user)
-        .json(&json!({ "commission_per_contract": "-1" }))
-        .send()
-        .await
-        .unwrap();
+        .patch_recorder(&user, &id, json!({ "commission_per_contract": "-1" }))
+        .await;
     assert_eq!(bad_commission.status(), 422);
 }
 
@@ -145,18 +137,7 @@ async fn regenerating_the_url_changes_it() {
     let user = app.create_user("trader@example.com").await;
     let recorder = app.create_recorder(&user, "strategy").await;
     let id = recorder["id"].as_str().unwrap();
-    let regenerated: Value = app
-        .api(
-            Method::POST,
-            &format!("/api/v1/recorders/{id}/regenerate-url"),
-            &user,
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let regenerated: Value = app.regenerate_url(&user, id).await;
     assert_ne!(regenerated["webhook_url"], recorder["webhook_url"]);
 }
 

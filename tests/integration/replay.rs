@@ -61,15 +61,8 @@ async fn five_hundred_random_signals_across_recorders_equal_the_engine_replay() 
         let recorder = app.create_recorder(&user, name).await;
         let id = recorder["id"].as_str().unwrap().to_owned();
         // Plain-text bodies repeat; with the window off every one is a new signal.
-        app.api(
-            reqwest::Method::PATCH,
-            &format!("/api/v1/recorders/{id}"),
-            &user,
-        )
-        .json(&json!({ "duplicate_window_secs": 0 }))
-        .send()
-        .await
-        .unwrap();
+        app.patch_recorder(&user, &id, json!({ "duplicate_window_secs": 0 }))
+            .await;
         recorders.push((id, recorder["webhook_url"].as_str().unwrap().to_owned()));
     }
 

@@ -231,15 +231,8 @@ async fn duplicates_by_id_and_by_window_change_nothing() {
     );
 
     // With the window off, an identical body is a new signal.
-    app.api(
-        reqwest::Method::PATCH,
-        &format!("/api/v1/recorders/{id}"),
-        &user,
-    )
-    .json(&json!({ "duplicate_window_secs": 0 }))
-    .send()
-    .await
-    .unwrap();
+    app.patch_recorder(&user, &id, json!({ "duplicate_window_secs": 0 }))
+        .await;
     assert_eq!(send(&app, &url, without_id).await.1["status"], "accepted");
 }
 
@@ -255,18 +248,7 @@ async fn unknown_regenerated_and_deleted_tokens_get_404() {
     assert_eq!(status, 404);
     assert_eq!(send(&app, &url, "BUY 1 NQ1! @ 1").await.0, 200);
 
-    let regenerated: Value = app
-        .api(
-            reqwest::Method::POST,
-            &format!("/api/v1/recorders/{id}/regenerate-url"),
-            &user,
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let regenerated: Value = app.regenerate_url(&user, &id).await;
     let (status, answer) = send(&app, &url, "BUY 1 NQ1! @ 2").await;
     assert_eq!(status, 404, "the old URL dies at once: {answer}");
     let new_url = regenerated["webhook_url"].as_str().unwrap();
@@ -286,15 +268,8 @@ async fn unknown_regenerated_and_deleted_tokens_get_404() {
 #[tokio::test]
 async fn paused_recorders_ignore_and_disabled_users_get_403_both_recorded() {
     let (app, user, id, url) = app_with_recorder().await;
-    app.api(
-        reqwest::Method::PATCH,
-        &format!("/api/v1/recorders/{id}"),
-        &user,
-    )
-    .json(&json!({ "status": "paused" }))
-    .send()
-    .await
-    .unwrap();
+    app.patch_recorder(&user, &id, json!({ "status": "paused" }))
+        .await;
     let (status, answer) = send(&app, &url, "BUY 1 NQ1! @ 25600").await;
     assert_eq!((status, answer["status"].as_str()), (200, Some("ignored")));
 

@@ -11,6 +11,7 @@ mod error;
 mod ids;
 pub mod ingest;
 mod lookups;
+mod paging;
 pub mod password;
 mod provision;
 pub mod rebuild;

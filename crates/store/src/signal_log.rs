@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::ingest::{IncomingSignal, Rejection, body_hash};
+use crate::paging::split_page;
 use crate::{RecorderId, StoreError, TenantTx};
 
 /// What became of a signal.
@@ -213,7 +214,7 @@ pub async fn list_signals(
     limit: i64,
     before: Option<i64>,
 ) -> Result<(Vec<SignalRow>, Option<i64>), StoreError> {
-    let mut rows: Vec<SignalRow> = sqlx::query_as(
+    let rows: Vec<SignalRow> = sqlx::query_as(
         "select id, seq, received_at, status, action, ticker, quantity,
                 coalesce(price_used, price) as price, position_after, error, notes
          from recorded_signals
@@ -225,12 +226,7 @@ pub async fn list_signals(
     .bind(limit + 1)
     .fetch_all(tx.conn())
     .await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
-        rows.last().map(|r| r.seq)
-    } else {
-        None
-    };
+    let (mut rows, next) = split_page(rows, limit, |r| r.seq);
     for row in &mut rows {
         row.note = notes_text(&row.notes);
     }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use jt_engine::{Contract, Position, Root, Side, Symbol, Trade};
 use rust_decimal::Decimal;
 
+use crate::paging::split_page;
 use crate::{RecorderId, StoreError, TenantTx};
 
 /// The stored position of a root (flat with no history if never signalled).
@@ -209,17 +210,11 @@ pub async fn list_trades(
     .bind(limit + 1)
     .fetch_all(tx.conn())
     .await?;
-    let more = rows.len() as i64 > limit;
-    let mut trades = rows
+    let (rows, next) = split_page(rows, limit, |(id, _)| *id);
+    let trades = rows
         .into_iter()
         .map(|(id, json)| Ok((id, parse_trade(json)?)))
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let next = if more {
-        trades.truncate(usize::try_from(limit).unwrap_or(0));
-        trades.last().map(|(id, _)| *id)
-    } else {
-        None
-    };
     Ok((trades, next))
 }
 

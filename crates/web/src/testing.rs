@@ -343,3 +343,35 @@ impl TestApp {
         response.json().await.expect("json")
     }
 }
+
+impl TestApp {
+    /// `PATCH /api/v1/recorders/{id}`.
+    pub async fn patch_recorder(
+        &self,
+        user: &TestUser,
+        id: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.api(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/recorders/{id}"),
+            user,
+        )
+        .json(&body)
+        .send()
+        .await
+        .expect("request failed")
+    }
+
+    /// `POST /api/v1/recorders/{id}/regenerate-url`, returning the recorder JSON.
+    pub async fn regenerate_url(&self, user: &TestUser, id: &str) -> serde_json::Value {
+        let path = format!("/api/v1/recorders/{id}/regenerate-url");
+        let response = self
+            .api(reqwest::Method::POST, &path, user)
+            .send()
+            .await
+            .expect("request failed");
+        assert_eq!(response.status(), 200, "POST {path}");
+        response.json().await.expect("json")
+    }
+}
