@@ -117,3 +117,38 @@ async fn webhooks_answer_503_while_postgres_is_stopped_and_record_again_after() 
         "the 503 signal was not applied, the others were"
     );
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let first = app.get_healthz().await;
+    let id = first
+        .headers()
+        .get("x-request-id")
+        .expect("request id")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let second = app.get_healthz().await;
+    assert_ne!(
+        second
+            .headers()
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        id
+    );
+    let echoed = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .header("x-request-id", "from-the-proxy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        echoed.headers().get("x-request-id").unwrap(),
+        "from-the-proxy"
+    );
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use jt_store::{SecretKey, Store};
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, AuthLimits, AuthState};
@@ -69,9 +70,12 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(webhook::router())
         .with_state(state)
-        // Outermost, so every request gets a span (named by route template, never the URI:
-        // webhook URIs carry secrets).
+        // Layers run bottom-up: the request id is set first, so the span can carry it and
+        // the response echoes it. The span is named by route template, never the URI
+        // (webhook URIs carry secrets).
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span::make_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 /// A bound listener plus the router: binding happens before serving so callers (and tests,

@@ -11,5 +11,10 @@ pub fn make_span<B>(request: &Request<B>) -> Span {
         .get::<MatchedPath>()
         .map(MatchedPath::as_str)
         .unwrap_or("unmatched");
-    tracing::info_span!("request", method = %request.method(), route)
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %request.method(), route, request_id)
 }
