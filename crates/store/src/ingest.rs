@@ -125,6 +125,7 @@ pub async fn ingest_signal(
         received_at: incoming.received_at.trunc_subsecs(6),
         ..incoming.clone()
     };
+    let _turn = store.gates.enter(recorder).await;
     let mut tx = store.tenant(user).await?;
     // Takes the row lock and the next sequence number in one statement.
     let locked: LockedRecorder = sqlx::query_as(

@@ -15,6 +15,7 @@ mod paging;
 pub mod password;
 mod provision;
 pub mod rebuild;
+mod recorder_gate;
 pub mod recorders;
 mod secret_key;
 pub mod sessions;

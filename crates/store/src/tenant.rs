@@ -5,6 +5,7 @@
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::provision::{APPLICATION_NAME, app_pool_options};
+use crate::recorder_gate::RecorderGates;
 use crate::sessions::SessionTable;
 use crate::{StoreError, UserId};
 
@@ -15,6 +16,7 @@ use crate::{StoreError, UserId};
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: PgPool,
+    pub(crate) gates: RecorderGates,
 }
 
 impl Store {
@@ -26,7 +28,10 @@ impl Store {
         let pool = app_pool_options(max_connections)
             .connect_with(options.application_name(APPLICATION_NAME))
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            gates: RecorderGates::new(),
+        })
     }
 
     /// A transaction that sees and changes only `user`'s rows.
