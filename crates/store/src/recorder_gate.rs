@@ -5,7 +5,7 @@
 //! every other recorder. Waiting here first costs no connection, and tokio's mutex is FIFO,
 //! so arrival order is kept. The row lock still orders signals across processes.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
@@ -32,9 +32,7 @@ impl RecorderGates {
 
     /// Waits for this recorder's turn (and holds it until the guard drops).
     pub(crate) async fn enter(&self, recorder: RecorderId) -> MutexGuard<'_, ()> {
-        let mut hasher = self.hasher.build_hasher();
-        recorder.hash(&mut hasher);
-        let index = usize::try_from(hasher.finish() % STRIPES as u64).unwrap_or(0);
+        let index = usize::try_from(self.hasher.hash_one(recorder) % STRIPES as u64).unwrap_or(0);
         self.stripes[index].lock().await
     }
 }
