@@ -159,3 +159,62 @@ fn without_postgres_binaries_the_binary_fails_and_names_the_package() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("apt-get install postgresql"), "{stderr}");
 }
+
+#[tokio::test]
+async fn with_database_url_the_binary_uses_that_server_and_no_embedded_cluster() {
+    let db = jt_store::testing::TestDb::new().await;
+    let dir = TempDataDir::new();
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_justtrades"))
+            .args(args)
+            .env("DATABASE_URL", db.owner_url())
+            .env("JT_APP_DATABASE_URL", db.app_url())
+            .env("JT_DATA_DIR", dir.path())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let migrated = run(&["migrate"], "");
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+    let created = run(
+        &["user", "create", "--email", "ext@example.com"],
+        "a long enough password\n",
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(
+        !dir.path().join("pg").exists(),
+        "no embedded cluster was created"
+    );
+
+    let mut admin = db.store.admin("test").await.unwrap();
+    let found = jt_store::users::find_user_by_email(
+        &mut admin,
+        &jt_store::users::Email::parse("ext@example.com").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.1, "active");
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_justtrades"))
+        .arg("migrate")
+        .env("DATABASE_URL", "mysql://nope")
+        .env("JT_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("DATABASE_URL is not a valid PostgreSQL URL"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

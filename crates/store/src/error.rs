@@ -1,4 +1,6 @@
-//! The store's one error type. `web` maps it to responses in one place.
+//! The store's one error type. `web` maps it to responses in one place. Messages include
+//! their cause, so wrapped sqlx errors are not also exposed as `source` (chains would print
+//! them twice).
 
 use crate::embedded::EmbeddedError;
 use crate::secret_key::SecretKeyError;
@@ -9,10 +11,10 @@ pub enum StoreError {
     /// The database cannot be reached right now (connection refused, pool timeout, I/O).
     /// Callers answer 503: the request may succeed later.
     #[error("the database is unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(sqlx::Error),
     /// Any other database error: a bug or a broken schema, never the client's fault.
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(sqlx::Error),
     /// Applying migrations failed.
     #[error("could not apply database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -27,17 +29,16 @@ pub enum StoreError {
         "the DATABASE_URL role cannot manage the application role `jt_app` ({0}). Give it \
          CREATEROLE, or create `jt_app` once as an administrator and set JT_APP_DATABASE_URL"
     )]
-    AppRole(#[source] sqlx::Error),
+    AppRole(sqlx::Error),
     /// `DATABASE_URL` or `JT_APP_DATABASE_URL` is not a PostgreSQL URL.
     #[error(
-        "{name} is not a valid PostgreSQL URL (postgres://user:password@host:port/db): {source}"
+        "{name} is not a valid PostgreSQL URL (postgres://user:password@host:port/db): {problem}"
     )]
     BadUrl {
         /// Which variable.
         name: &'static str,
-        /// The parse error.
-        #[source]
-        source: sqlx::Error,
+        /// What is wrong with it.
+        problem: String,
     },
     /// Input that breaks a rule; the text says which and how to fix it.
     #[error("{0}")]

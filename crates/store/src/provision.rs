@@ -136,8 +136,18 @@ async fn other_clients(cluster: &EmbeddedCluster) -> Result<i64, StoreError> {
 }
 
 fn parse_url(name: &'static str, url: &str) -> Result<PgConnectOptions, StoreError> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        let scheme = url.split("://").next().unwrap_or_default();
+        return Err(StoreError::BadUrl {
+            name,
+            problem: format!("it must start with postgres:// (it starts with \"{scheme}\")"),
+        });
+    }
     url.parse()
-        .map_err(|source| StoreError::BadUrl { name, source })
+        .map_err(|source: sqlx::Error| StoreError::BadUrl {
+            name,
+            problem: source.to_string(),
+        })
 }
 
 /// As the cluster's superuser: the owner and application roles and the database. Returns the

@@ -73,13 +73,24 @@ impl TestDb {
 
     /// A `postgres://` URL for the owner on this database (for running the binary).
     pub fn owner_url(&self) -> String {
-        let owner = self.owner_options();
+        self.url(&self.owner_options(), &shared().owner_password)
+    }
+
+    /// A `postgres://` URL for the application role on this database.
+    pub fn app_url(&self) -> String {
+        let shared = shared();
+        self.url(
+            &self.app_options(),
+            &shared.secret.role_password(crate::APP_ROLE),
+        )
+    }
+
+    fn url(&self, options: &PgConnectOptions, password: &str) -> String {
         format!(
-            "postgres://{}:{}@{}:{}/{}",
-            owner.get_username(),
-            shared().owner_password,
-            owner.get_host(),
-            owner.get_port(),
+            "postgres://{}:{password}@{}:{}/{}",
+            options.get_username(),
+            options.get_host(),
+            options.get_port(),
             self.name
         )
     }
