@@ -14,6 +14,7 @@ mod lookups;
 pub mod password;
 mod provision;
 pub mod rebuild;
+pub mod recorder_overview;
 pub mod recorders;
 mod secret_key;
 pub mod sessions;
