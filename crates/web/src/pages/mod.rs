@@ -1,4 +1,4 @@
-//! Server-rendered pages for logged-in users: recorders. Handlers parse the
+//! Server-rendered pages for logged-in users: recorders and API tokens. Handlers parse the
 //! request, call store functions in one tenant transaction and render a template; other
 //! users' ids and malformed ids are the same 404 page.
 
@@ -8,6 +8,7 @@ mod home;
 mod recorder_forms;
 mod recorder_page;
 mod recorder_views;
+mod tokens;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -33,6 +34,11 @@ pub fn router() -> Router<AppState> {
             post(recorder_forms::post_regenerate_url),
         )
         .route("/recorders/{id}/delete", post(recorder_forms::post_delete))
+        .route(
+            "/settings/tokens",
+            get(tokens::get_tokens).post(tokens::post_token),
+        )
+        .route("/settings/tokens/{id}/revoke", post(tokens::post_revoke))
 }
 
 /// A recorder id from the path: a malformed one names no page, like another user's.
