@@ -10,6 +10,7 @@ mod cli;
 mod embedded_cluster;
 mod health;
 mod isolation;
+mod pages;
 mod replay;
 mod support;
 mod tenancy;

@@ -3,6 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use rand::Rng as _;
 use sha2::{Digest, Sha256};
 
@@ -46,4 +47,44 @@ pub async fn create_api_token(tx: &mut TenantTx, name: &str) -> Result<NewApiTok
         .execute(tx.conn())
         .await?;
     Ok(NewApiToken { id, token })
+}
+
+/// A token as its owner sees it in the list: never its text (only the hash is stored).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiTokenRow {
+    /// Id.
+    pub id: ApiTokenId,
+    /// The name the user gave it.
+    pub name: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last accepted by the API (stamped at most once a minute), if ever.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked; a revoked token is refused by the API.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The user's tokens, revoked ones included, newest first.
+pub async fn list_api_tokens(tx: &mut TenantTx) -> Result<Vec<ApiTokenRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "select id, name, created_at, last_used_at, revoked_at from api_tokens
+         order by created_at desc, id",
+    )
+    .fetch_all(tx.conn())
+    .await?)
+}
+
+/// Revokes one of the user's tokens: the API refuses it from this commit on. Revoking a
+/// revoked token keeps its first revocation time. `NotFound` for other users' ids too.
+pub async fn revoke_api_token(tx: &mut TenantTx, id: ApiTokenId) -> Result<(), StoreError> {
+    let found =
+        sqlx::query("update api_tokens set revoked_at = coalesce(revoked_at, now()) where id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+    if found == 0 {
+        return Err(StoreError::NotFound("API token"));
+    }
+    Ok(())
 }

@@ -16,6 +16,7 @@ pub mod password;
 mod provision;
 pub mod rebuild;
 mod recorder_gate;
+pub mod recorder_overview;
 pub mod recorders;
 mod secret_key;
 pub mod sessions;

@@ -29,6 +29,13 @@ pub enum PageError {
         /// When the next attempt will be allowed.
         retry_after: Duration,
     },
+    /// No such page, or a record of another user: the same answer for both (404, never 403).
+    #[error("not found")]
+    NotFound,
+    /// Input that breaks a rule, for forms that do not re-render themselves; the message
+    /// says what to fix.
+    #[error("invalid input: {0}")]
+    Invalid(String),
     /// A form too large to be one of ours.
     #[error("request body too large")]
     BodyTooLarge,
@@ -49,10 +56,11 @@ impl PageError {
 
 impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
-        if error.is_unavailable() {
-            Self::Unavailable(Box::new(error))
-        } else {
-            Self::internal(error)
+        match error {
+            StoreError::NotFound(_) => Self::NotFound,
+            StoreError::Invalid(message) | StoreError::Conflict(message) => Self::Invalid(message),
+            error if error.is_unavailable() => Self::Unavailable(Box::new(error)),
+            error => Self::internal(error),
         }
     }
 }
@@ -93,6 +101,17 @@ impl IntoResponse for PageError {
                     "Too many attempts; wait {} and try again.",
                     describe_wait(*retry_after)
                 ),
+            ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is nothing here: the link may be mistyped, or what it showed was deleted."
+                    .to_owned(),
+            ),
+            Self::Invalid(message) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Please check your input",
+                message.clone(),
             ),
             Self::BodyTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,

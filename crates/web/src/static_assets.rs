@@ -1,4 +1,4 @@
-//! The stylesheet, compiled into the binary so the server needs no files beside it and
+//! The stylesheet and the one small script, compiled into the binary so the server needs no files beside it and
 //! pages load nothing from other sites.
 
 use axum::Router;
@@ -9,10 +9,14 @@ use axum::routing::get;
 use crate::AppState;
 
 const APP_CSS: &str = include_str!("../../../static/app.css");
+/// Copy buttons; pages work without it.
+const COPY_JS: &str = include_str!("../../../static/copy.js");
 
-/// `GET /static/app.css`.
+/// `GET /static/app.css` and `GET /static/copy.js`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/static/app.css", get(app_css))
+    Router::new()
+        .route("/static/app.css", get(app_css))
+        .route("/static/copy.js", get(copy_js))
 }
 
 async fn app_css() -> impl IntoResponse {
@@ -23,5 +27,15 @@ async fn app_css() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         APP_CSS,
+    )
+}
+
+async fn copy_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        COPY_JS,
     )
 }

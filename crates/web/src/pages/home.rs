@@ -1,18 +1,145 @@
-//! `GET /`: who is signed in, and the log-out button. The dashboard replaces it later.
+//! `GET /`: the user's recorders and the "New recorder" form; `POST /recorders` creates one.
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use jt_store::recorder_overview::{RecorderOverview, list_recorder_overviews};
+use jt_store::state::user_time_zone;
+use jt_store::{RecorderId, StoreError, recorders};
+use serde::Deserialize;
 
+use super::display::{self, sentence};
+use super::form_values::whole_number;
+use super::recorder_views::status_text;
+use crate::AppState;
 use crate::auth::{AuthUser, CsrfToken};
+use crate::page_error::PageError;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 pub(super) struct HomePage {
     user: AuthUser,
     csrf_token: CsrfToken,
+    recorders: Vec<RecorderListItem>,
+    form: NewRecorderForm,
+    error: Option<String>,
+}
+
+/// One row of the recorders table, ready to print.
+struct RecorderListItem {
+    id: RecorderId,
+    name: String,
+    status: &'static str,
+    positions: String,
+    last_signal: String,
+}
+
+impl RecorderListItem {
+    fn new(overview: RecorderOverview, zone: chrono_tz::Tz) -> Self {
+        let positions = overview
+            .open_positions
+            .iter()
+            .map(|(root, quantity)| format!("{root} {}", display::signed_quantity(*quantity)))
+            .collect::<Vec<_>>();
+        Self {
+            id: overview.recorder.id,
+            status: status_text(overview.recorder.status),
+            name: overview.recorder.name,
+            positions: if positions.is_empty() {
+                "flat".to_owned()
+            } else {
+                positions.join(", ")
+            },
+            last_signal: overview
+                .last_signal_at
+                .map_or_else(|| "none yet".to_owned(), |at| display::time(at, zone)),
+        }
+    }
+}
+
+/// The "New recorder" form, as sent and as shown again after a mistake.
+#[derive(Deserialize)]
+pub(super) struct NewRecorderForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    default_quantity: String,
+}
+
+impl Default for NewRecorderForm {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            default_quantity: "1".to_owned(),
+        }
+    }
 }
 
 /// Without a logged-in user, `AuthUser` redirects to `/login`.
-pub(super) async fn get_home(user: AuthUser, csrf_token: CsrfToken) -> HomePage {
-    HomePage { user, csrf_token }
+pub(super) async fn get_home(
+    State(state): State<AppState>,
+    user: AuthUser,
+    csrf_token: CsrfToken,
+) -> Result<HomePage, PageError> {
+    home_page(&state, user, csrf_token, NewRecorderForm::default(), None).await
+}
+
+/// Creates the recorder and shows its page (303), or the form again with what to fix (422).
+pub(super) async fn post_recorder(
+    State(state): State<AppState>,
+    user: AuthUser,
+    csrf_token: CsrfToken,
+    Form(form): Form<NewRecorderForm>,
+) -> Result<Response, PageError> {
+    match create_recorder(&state, &user, &form).await {
+        Ok(id) => Ok(Redirect::to(&format!("/recorders/{id}")).into_response()),
+        Err(StoreError::Invalid(message) | StoreError::Conflict(message)) => {
+            let page = home_page(&state, user, csrf_token, form, Some(sentence(&message))).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn create_recorder(
+    state: &AppState,
+    user: &AuthUser,
+    form: &NewRecorderForm,
+) -> Result<RecorderId, StoreError> {
+    // The field is optional: empty means one contract, like the API's default.
+    let quantity = match form.default_quantity.trim() {
+        "" => 1,
+        raw => whole_number("default quantity", raw, "1")?,
+    };
+    let mut tx = state.store.tenant(user.user_id).await?;
+    let recorder =
+        recorders::create_recorder(&mut tx, &state.config.secret_key, &form.name, quantity).await?;
+    tx.commit().await?;
+    Ok(recorder.id)
+}
+
+async fn home_page(
+    state: &AppState,
+    user: AuthUser,
+    csrf_token: CsrfToken,
+    form: NewRecorderForm,
+    error: Option<String>,
+) -> Result<HomePage, PageError> {
+    let mut tx = state.store.tenant(user.user_id).await?;
+    let overviews = list_recorder_overviews(&mut tx).await?;
+    let zone = display::zone(&user_time_zone(&mut tx).await?);
+    tx.commit().await?;
+    Ok(HomePage {
+        user,
+        csrf_token,
+        recorders: overviews
+            .into_iter()
+            .map(|overview| RecorderListItem::new(overview, zone))
+            .collect(),
+        form,
+        error,
+    })
 }
