@@ -152,3 +152,15 @@ async fn every_response_carries_a_request_id() {
         "from-the-proxy"
     );
 }
+
+#[tokio::test]
+async fn unknown_routes_get_404_as_json_under_api_and_as_a_page_elsewhere() {
+    let app = spawn_app().await;
+    let api = app.get("/api/v1/nothing-here").await;
+    assert_eq!(api.status(), 404);
+    let body: serde_json::Value = api.json().await.expect("json");
+    assert_eq!(body["error"], "route not found");
+    let page = app.get("/nothing-here").await;
+    assert_eq!(page.status(), 404);
+    assert!(page.text().await.unwrap().contains("<html"), "an HTML page");
+}

@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::with_browser_session(browser_pages, &state))
         .merge(api::router())
         .merge(webhook::router())
+        .fallback(unknown_route)
         .with_state(state)
         // Layers run bottom-up: the request id is set first, so the span can carry it and
         // the response echoes it. The span is named by route template, never the URI
@@ -76,6 +77,15 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span::make_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// No route matched: the API answers JSON, everything else the 404 page.
+async fn unknown_route(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        api::unknown_route()
+    } else {
+        axum::response::IntoResponse::into_response(crate::page_error::PageError::NotFound)
+    }
 }
 
 /// A bound listener plus the router: binding happens before serving so callers (and tests,

@@ -10,6 +10,11 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 
+/// Unknown routes under `/api/`: a JSON 404 like every other API error.
+pub fn unknown_route() -> axum::response::Response {
+    axum::response::IntoResponse::into_response(error::ApiError::NotFound("route"))
+}
+
 /// Every `/api/v1` route.
 pub fn router() -> Router<AppState> {
     Router::new()
