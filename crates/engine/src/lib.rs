@@ -15,7 +15,9 @@
 //!   from what action and quantity alone give, a [`Note::Resync`] is recorded.
 //! - Adds average the entry at full precision; reductions keep it and realize
 //!   `(exit − avg) × qty × direction × point value`; a flip closes the whole trade and opens
-//!   the rest at the signal price as a new trade.
+//!   the rest at the signal price as a new trade. The exit that ends a trade books the
+//!   trade's exact result (`Σ exit value − Σ entry value`) minus what its earlier exits
+//!   booked, so closed trades and flat positions carry no rounding from the average.
 //! - A trade is a flat → flat round trip; commission is per contract per side.
 //!
 //! The seed example, on NQ (point value $20):

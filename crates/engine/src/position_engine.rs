@@ -26,6 +26,24 @@ fn add(a: Decimal, b: Decimal) -> Result<Decimal, ApplyError> {
     a.checked_add(b).ok_or_else(|| overflow("P&L"))
 }
 
+/// Points × contracts and dollars realized by exiting `contracts` at `price` from a position
+/// of sign `sign` with average entry `avg`: `(price − avg) × contracts × sign`.
+#[inline]
+fn leg_pnl(
+    price: Decimal,
+    avg: Decimal,
+    contracts: Decimal,
+    sign: i64,
+    point_value: Decimal,
+) -> Result<(Decimal, Decimal), ApplyError> {
+    let long_points = mul(
+        price.checked_sub(avg).ok_or_else(|| overflow("P&L"))?,
+        contracts,
+    )?;
+    let points = if sign < 0 { -long_points } else { long_points };
+    Ok((points, mul(points, point_value)?))
+}
+
 /// Commission for `contracts` on one side (skips the multiplication for commission-free
 /// recorders, the default).
 #[inline]
@@ -210,14 +228,14 @@ impl Booking<'_> {
             return Err(ApplyError::PriceRequired);
         }
         if exit_quantity > 0 {
-            let exit_price = match price {
-                Some(p) => p,
+            match price {
+                Some(p) => self.exit(exit_quantity, p, true)?,
                 None => {
                     self.applied.notes.push(Note::ClosedWithoutPrice);
-                    self.applied.position.avg_entry_price
+                    let avg = self.applied.position.avg_entry_price;
+                    self.exit(exit_quantity, avg, false)?;
                 }
-            };
-            self.exit(exit_quantity, exit_price)?;
+            }
         }
         if let (true, Some(p)) = (entry_quantity > 0, price) {
             let side = if target > 0 { Side::Long } else { Side::Short };
@@ -228,29 +246,56 @@ impl Booking<'_> {
 
     /// Reduces the position by `quantity` contracts at `price`, realizing P&L against the
     /// (unchanged) average entry; closes the trade when the position reaches zero.
-    fn exit(&mut self, quantity: i64, price: Decimal) -> Result<(), ApplyError> {
+    ///
+    /// The exit that closes a trade (flat, or the closing leg of a flip) at a real price books
+    /// the trade's exact result instead: `(Σ exit value − Σ entry value) × direction` points,
+    /// of which this leg is what the earlier exits have not booked. Partial exits against a
+    /// repeating average (5/3) are rounded to 28 digits; the trade result never is.
+    fn exit(&mut self, quantity: i64, price: Decimal, priced: bool) -> Result<(), ApplyError> {
+        let point_value = self.point_value;
         let p = &mut self.applied.position;
         let sign = p.quantity.signum();
         let contracts = Decimal::from(quantity);
-        let long_points = mul(
-            price
-                .checked_sub(p.avg_entry_price)
-                .ok_or_else(|| overflow("P&L"))?,
-            contracts,
-        )?;
-        let points = if sign < 0 { -long_points } else { long_points };
-        let dollars = mul(points, self.point_value)?;
         let commission = commission_for(contracts, self.ctx)?;
-        p.realized_pnl = add(p.realized_pnl, dollars)?;
         p.commission = add(p.commission, commission)?;
         p.quantity -= sign * quantity;
-        if let Some(trade) = p.open_trade.as_mut() {
-            trade.exits = trade.exits.saturating_add(1);
-            trade.exit_quantity = trade.exit_quantity.saturating_add(quantity);
-            trade.exit_value = add(trade.exit_value, mul(price, contracts)?)?;
-            trade.realized_points = add(trade.realized_points, points)?;
-            trade.realized_pnl = add(trade.realized_pnl, dollars)?;
-            trade.commission = add(trade.commission, commission)?;
+        let closes = p.quantity == 0;
+        match p.open_trade.as_mut() {
+            Some(trade) => {
+                let booked_before = trade.realized_pnl;
+                trade.exits = trade.exits.saturating_add(1);
+                trade.exit_quantity = trade.exit_quantity.saturating_add(quantity);
+                trade.exit_value = add(trade.exit_value, mul(price, contracts)?)?;
+                trade.commission = add(trade.commission, commission)?;
+                if closes && priced && trade.exit_quantity == trade.entry_quantity {
+                    let long_points = trade
+                        .exit_value
+                        .checked_sub(trade.entry_value)
+                        .ok_or_else(|| overflow("P&L"))?;
+                    trade.realized_points = if sign < 0 { -long_points } else { long_points };
+                    trade.realized_pnl = mul(trade.realized_points, point_value)?;
+                } else {
+                    let (points, dollars) =
+                        leg_pnl(price, p.avg_entry_price, contracts, sign, point_value)?;
+                    trade.realized_points = add(trade.realized_points, points)?;
+                    trade.realized_pnl = add(trade.realized_pnl, dollars)?;
+                }
+                p.realized_pnl = match trade.realized_before {
+                    Some(before) => add(before, trade.realized_pnl)?,
+                    None => add(
+                        p.realized_pnl,
+                        trade
+                            .realized_pnl
+                            .checked_sub(booked_before)
+                            .ok_or_else(|| overflow("P&L"))?,
+                    )?,
+                };
+            }
+            // Only a hand-built position is open without a trade: book the leg on its own.
+            None => {
+                let (_, dollars) = leg_pnl(price, p.avg_entry_price, contracts, sign, point_value)?;
+                p.realized_pnl = add(p.realized_pnl, dollars)?;
+            }
         }
         self.applied.fills.push(Fill {
             quantity: -sign * quantity,
@@ -258,7 +303,7 @@ impl Booking<'_> {
             contract: p.contract,
             kind: FillKind::Exit,
         });
-        if p.quantity == 0 {
+        if closes {
             p.avg_entry_price = Decimal::ZERO;
             p.contract = None;
             p.opened_at = None;
@@ -286,7 +331,9 @@ impl Booking<'_> {
             p.contract = wanted;
             p.opened_at = Some(ctx.now);
             p.avg_entry_price = price;
-            p.open_trade = Some(OpenTrade::new(side, wanted, ctx.now));
+            let mut trade = OpenTrade::new(side, wanted, ctx.now);
+            trade.realized_before = Some(p.realized_pnl);
+            p.open_trade = Some(trade);
         } else {
             if let (Some(held), Some(current)) = (p.contract, wanted)
                 && held != current

@@ -71,6 +71,13 @@ pub struct OpenTrade {
     pub mae: Decimal,
     /// Best trade P&L seen at signal prices, dollars (≥ 0).
     pub mfe: Decimal,
+    /// The position's all-time realized P&L when this trade opened (the exact sum of its
+    /// earlier trades). While the trade is open the position's realized P&L is this plus
+    /// `realized_pnl`, so the exact trade result at the close makes the position exact again.
+    /// `None` for open trades persisted before the field existed (and from [`OpenTrade::new`]
+    /// until the engine sets it): the position then accumulates exit by exit as before.
+    #[serde(default)]
+    pub realized_before: Option<Decimal>,
 }
 
 impl OpenTrade {
@@ -92,6 +99,7 @@ impl OpenTrade {
             commission: Decimal::ZERO,
             mae: Decimal::ZERO,
             mfe: Decimal::ZERO,
+            realized_before: None,
         }
     }
 

@@ -321,3 +321,53 @@ fn wrong_root_is_rejected() {
     let err = s.try_send("buy 1 NQ1! @ 1").expect_err("root mismatch");
     assert!(matches!(err, ApplyError::RootMismatch { .. }));
 }
+
+#[test]
+fn a_closed_trade_is_exact_even_when_the_average_repeats() {
+    let mut s = Session::new("NQ");
+    // An earlier trade: +50 points × $20 = 1000.
+    s.send("buy 1 NQ1! @ 25550");
+    s.send("sell 1 NQ1! @ 25600");
+    s.send("buy 1 NQ1! @ 25600");
+    // avg (25600 + 2 × 25601) / 3 = 25600.666…667 (rounded at 28 digits)
+    let a = s.send("buy 2 NQ1! @ 25601");
+    assert_eq!(
+        a.position.avg_entry_price,
+        d("25600.666666666666666666666667")
+    );
+    // A partial exit against that average is rounded: (25610 − avg) × $20 ≈ 186.67.
+    let a = s.send("sell 1 NQ1! @ 25610");
+    let partial = a.position.realized_pnl - d("1000");
+    assert!((partial - d("186.6666666666666666")).abs() < d("0.000000000001"));
+    // The closing exit books what is left of the exact trade result:
+    // exits 3 × 25610 = 76830, entries 25600 + 2 × 25601 = 76802 → 28 points × $20 = $560.
+    let a = s.send("sell 2 NQ1! @ 25610");
+    let t = closed(a);
+    assert_eq!((t.realized_points, t.realized_pnl), (d("28"), d("560")));
+    assert_eq!(t.realized_pnl.to_string(), "560");
+    // The position is flat: its realized P&L is exactly the sum of its trades.
+    assert_eq!(a.position.realized_pnl.to_string(), "1560");
+}
+
+#[test]
+fn the_closing_leg_of_a_flip_is_exact() {
+    let mut s = Session::new("ES");
+    s.send("buy 1 ES1! @ 5000");
+    s.send("buy 1 ES1! @ 5000.25");
+    s.send("buy 1 ES1! @ 5000.25");
+    s.send("sell 1 ES1! @ 5001");
+    // Flip: close 2 at 4999, open short 1 at 4999.
+    // Exits 5001 + 2 × 4999 = 14999, entries 5000 + 2 × 5000.25 = 15000.5 → −1.5 × $50 = −75.
+    let a = s.send("sell 3 ES1! @ 4999");
+    let t = closed(a);
+    assert_eq!(t.realized_pnl.to_string(), "-75.00");
+    assert_eq!(a.position.realized_pnl.to_string(), "-75.00");
+    assert_eq!(a.position.quantity, -1);
+    assert_eq!(
+        a.position
+            .open_trade
+            .as_ref()
+            .and_then(|t| t.realized_before),
+        Some(d("-75"))
+    );
+}

@@ -183,6 +183,52 @@ proptest! {
     }
 }
 
+/// Signals that all carry a price (whole 0.25 ticks, so every input has at most 2 decimals).
+fn priced_op() -> impl Strategy<Value = Op> {
+    (op(), 1u32..=400).prop_map(|(op, ticks)| Op {
+        price_ticks: Some(ticks),
+        ..op
+    })
+}
+
+/// Whether `value` has no digits beyond `decimals` places (whatever its stored scale).
+fn has_at_most_decimals(value: Decimal, decimals: u32) -> bool {
+    (value * Decimal::from(10u64.pow(decimals)))
+        .fract()
+        .is_zero()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Averages repeat (5/3) and partial exits are rounded, but a closed trade is exact:
+    /// Σ exit value − Σ entry value, at the inputs' 2 decimals; and a flat position's
+    /// realized P&L is exactly the sum of its trades.
+    #[test]
+    fn closed_trades_and_flat_positions_are_exact(ops in proptest::collection::vec(priced_op(), 1..80)) {
+        let (_, book, _, _) = run_stream(&ops);
+        for t in &book.trades {
+            prop_assert!(has_at_most_decimals(t.realized_points, 2), "{:?}", t);
+            prop_assert!(has_at_most_decimals(t.realized_pnl, 2), "{:?}", t);
+            let long_points = t.avg_exit_price * Decimal::from(t.exit_quantity)
+                - t.avg_entry_price * Decimal::from(t.entry_quantity);
+            if t.entry_quantity == 1 {
+                let sign = if t.side == jt_engine::Side::Long { 1 } else { -1 };
+                prop_assert_eq!(t.realized_points, long_points * Decimal::from(sign));
+            }
+        }
+        for (root, position) in &book.positions {
+            let of_root: Decimal = book.trades.iter().filter(|t| t.root == *root).map(|t| t.realized_pnl).sum();
+            if position.is_flat() {
+                prop_assert!(has_at_most_decimals(position.realized_pnl, 2), "{:?}", position);
+                prop_assert_eq!(position.realized_pnl, of_root);
+            } else if let Some(open) = &position.open_trade {
+                prop_assert_eq!(open.realized_before, Some(of_root));
+            }
+        }
+    }
+}
+
 /// Values that have broken parsers before: huge, tiny, signed, exotic digits, placeholders.
 const TRICKY: [&str; 18] = [
     "1e400",

@@ -3,7 +3,7 @@
 use chrono::Duration;
 use jt_engine::{Alert, ApplyContext, Book, Limits, Position, Stats, parse_alert, replay};
 
-use crate::helpers::{Session, d, utc};
+use crate::helpers::{Session, closed, d, utc};
 
 #[test]
 fn drawdown_and_daily_pnl_from_engine_trades() {
@@ -86,4 +86,29 @@ fn replay_reports_the_failing_signal() {
     let err = replay([(alert, ApplyContext::new(utc(2025, 1, 2, 3, 4)))]).expect_err("no price");
     assert_eq!(err.index, 0);
     assert!(err.to_string().contains("price required"));
+}
+
+/// Positions persisted before `OpenTrade::realized_before` existed still load and continue; the
+/// closed trade is exact, the position adds what the trade had not booked yet.
+#[test]
+fn open_trades_persisted_without_realized_before_continue() {
+    let mut s = Session::new("NQ");
+    s.send("buy 1 NQ1! @ 100");
+    s.send("sell 1 NQ1! @ 101");
+    s.send("buy 1 NQ1! @ 100");
+    s.send("buy 2 NQ1! @ 101");
+    let mut json: serde_json::Value = serde_json::to_value(&s.position).expect("serializes");
+    let open = json["open_trade"].as_object_mut().expect("open trade");
+    assert!(open.remove("realized_before").is_some());
+    s.position = serde_json::from_value(json).expect("old shape deserializes");
+    assert_eq!(
+        s.position.open_trade.as_ref().map(|t| t.realized_before),
+        Some(None)
+    );
+    s.send("sell 1 NQ1! @ 110");
+    let a = s.send("close NQ1! @ 110");
+    // entries 100 + 2 × 101 = 302, exits 330: 28 points × $20 = 560; before: $20
+    assert_eq!(closed(a).realized_pnl, d("560"));
+    let off = a.position.realized_pnl - d("580");
+    assert!(off.abs() < d("0.000000000001"), "{off}");
 }
