@@ -27,14 +27,7 @@ async fn create_list_get_patch_delete_a_recorder() {
     );
     let id = recorder["id"].as_str().unwrap();
 
-    let list: Value = app
-        .api(Method::GET, "/api/v1/recorders", &user)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.api_json(&user, "/api/v1/recorders").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["webhook_url"], url, "the URL can be shown again");
 
@@ -58,14 +51,7 @@ async fn create_list_get_patch_delete_a_recorder() {
         .await
         .unwrap();
     assert_eq!(gone.status(), 404);
-    let list: Value = app
-        .api(Method::GET, "/api/v1/recorders", &user)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.api_json(&user, "/api/v1/recorders").await;
     assert_eq!(list, json!([]));
 }
 
