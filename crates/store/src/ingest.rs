@@ -6,9 +6,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use jt_engine::{
-    Alert, AlertError, ApplyContext, ApplyError, Limits, Position, apply, parse_alert,
-};
+use jt_engine::{Alert, AlertError, ApplyContext, Limits, Position, apply, parse_alert};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
@@ -273,7 +271,7 @@ async fn apply_and_store(
     let applied = match apply(&position, alert, ctx) {
         Ok(applied) => applied,
         Err(error) => {
-            let rejection = Rejection::Invalid(apply_message(&error));
+            let rejection = Rejection::Invalid(error.to_string());
             signal.reject(&rejection);
             let signal_id = insert_signal(tx, signal).await?;
             return Ok(IngestOutcome::Rejected {
@@ -303,10 +301,6 @@ async fn apply_and_store(
 /// When the signal carried its own price, the root's last price is now fresh.
 fn price_observed(applied: &jt_engine::Applied, ctx: &ApplyContext) -> Option<DateTime<Utc>> {
     (applied.price_source == jt_engine::PriceSource::Signal).then_some(ctx.now)
-}
-
-fn apply_message(error: &ApplyError) -> String {
-    error.to_string()
 }
 
 /// SHA-256 of a body (duplicate-window key).
