@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::Action;
 use crate::contract::Contract;
+use crate::fills::Fills;
 use crate::position::Position;
 use crate::root::Root;
 use crate::trade::Trade;
@@ -128,8 +129,9 @@ pub enum Note {
 pub struct Applied {
     /// The position after the signal.
     pub position: Position,
-    /// Fills in order (exit before entry on a flip). Σ quantity = `delta`.
-    pub fills: Vec<Fill>,
+    /// Fills in order (exit before entry on a flip), at most two, inline (no allocation).
+    /// Σ quantity = `delta`.
+    pub fills: Fills,
     /// The trade this signal closed, if any (at most one: a flip closes one and opens the next).
     pub closed_trade: Option<Trade>,
     /// Notes for the signal log.

@@ -8,6 +8,7 @@ use crate::applied::{Applied, ApplyContext, Fill, FillKind, Note, PriceSource};
 use crate::contract::{Contract, ContractSpec};
 use crate::contract_calendar::is_front_month;
 use crate::error::ApplyError;
+use crate::fills::Fills;
 use crate::position::Position;
 use crate::symbol::SymbolContract;
 use crate::trade::{OpenTrade, Side};
@@ -91,7 +92,7 @@ pub fn apply(
     let mut book = Booking {
         applied: Applied {
             position: next_position(position, alert, ctx, price, price_source),
-            fills: Vec::new(),
+            fills: Fills::new(),
             closed_trade: None,
             notes,
             delta,
@@ -297,12 +298,15 @@ impl Booking<'_> {
                 p.realized_pnl = add(p.realized_pnl, dollars)?;
             }
         }
-        self.applied.fills.push(Fill {
-            quantity: -sign * quantity,
-            price,
-            contract: p.contract,
-            kind: FillKind::Exit,
-        });
+        self.applied
+            .fills
+            .push(Fill {
+                quantity: -sign * quantity,
+                price,
+                contract: p.contract,
+                kind: FillKind::Exit,
+            })
+            .map_err(|_| overflow("fills"))?;
         if closes {
             p.avg_entry_price = Decimal::ZERO;
             p.contract = None;
@@ -366,12 +370,15 @@ impl Booking<'_> {
             trade.max_quantity = trade.max_quantity.max(p.quantity.abs());
             trade.commission = add(trade.commission, commission)?;
         }
-        self.applied.fills.push(Fill {
-            quantity: side.sign() * quantity,
-            price,
-            contract: p.contract,
-            kind: FillKind::Entry,
-        });
+        self.applied
+            .fills
+            .push(Fill {
+                quantity: side.sign() * quantity,
+                price,
+                contract: p.contract,
+                kind: FillKind::Entry,
+            })
+            .map_err(|_| overflow("fills"))?;
         Ok(())
     }
 
