@@ -92,3 +92,18 @@ async fn a_pid_file_naming_a_live_non_postgres_process_is_treated_as_stale() {
         .unwrap();
     assert_eq!(one, 1);
 }
+
+#[tokio::test]
+async fn concurrent_starts_on_one_data_dir_share_one_server() {
+    let dir = TempDataDir::new();
+    let (a, b) = tokio::join!(
+        ensure_cluster(dir.path(), false),
+        ensure_cluster(dir.path(), false)
+    );
+    assert_eq!(a.port(), b.port());
+    assert_eq!(a.postmaster_pid(), b.postmaster_pid());
+    assert!(
+        a.started_here() != b.started_here(),
+        "exactly one of them started the server"
+    );
+}
