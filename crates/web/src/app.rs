@@ -4,9 +4,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::HeaderValue;
+use axum::http::header::CACHE_CONTROL;
 use jt_store::{SecretKey, Store};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, AuthLimits, AuthState};
@@ -60,7 +63,15 @@ impl WebConfig {
 
 /// The whole router; tests call this too.
 pub fn router(state: AppState) -> Router {
-    let browser_pages = auth::router().merge(pages::router());
+    // Pages show private data (and webhook URLs, which are secrets): never store them in a
+    // shared or browser cache.
+    let browser_pages =
+        auth::router()
+            .merge(pages::router())
+            .layer(SetResponseHeaderLayer::if_not_present(
+                CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ));
     Router::new()
         .merge(health::router())
         .merge(static_assets::router())

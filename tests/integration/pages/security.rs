@@ -137,3 +137,17 @@ async fn pages_need_a_session_and_the_copy_script_is_served() {
     );
     assert!(response.text().await.unwrap().contains("data-copy"));
 }
+
+#[tokio::test]
+async fn pages_with_private_data_are_not_cached() {
+    let app = jt_web::testing::spawn_app().await;
+    let browser = app.browser();
+    let login = browser.get_login().await;
+    assert_eq!(login.headers().get("cache-control").unwrap(), "no-store");
+    let css = app.get("/static/app.css").await;
+    assert_ne!(
+        css.headers().get("cache-control").unwrap(),
+        "no-store",
+        "static files may be cached"
+    );
+}
