@@ -51,11 +51,7 @@ fn is_long_number(text: &str) -> bool {
 /// A quantity: a whole number of contracts in `1..=limits.max_quantity`.
 pub(crate) fn parse_quantity(field: &str, text: &str, limits: &Limits) -> Result<u32, AlertError> {
     let text = text.trim();
-    let too_large = || AlertError::QuantityTooLarge {
-        field: field.to_owned(),
-        value: text.to_owned(),
-        max: limits.max_quantity,
-    };
+    let too_large = || quantity_too_large(field, text, limits);
     let value = match parse_decimal(field, text) {
         Ok(v) => v,
         Err(AlertError::NotANumber { .. }) if is_long_number(text) && !text.starts_with('-') => {
@@ -69,36 +65,47 @@ pub(crate) fn parse_quantity(field: &str, text: &str, limits: &Limits) -> Result
             value: text.to_owned(),
         });
     }
-    if !value.fract().is_zero() {
-        return Err(AlertError::QuantityNotWhole {
-            field: field.to_owned(),
-            value: text.to_owned(),
-        });
-    }
-    if value > Decimal::from(limits.max_quantity) {
-        return Err(too_large());
-    }
-    u32::try_from(value.mantissa() / 10i128.pow(value.scale())).map_err(|_| too_large())
+    let not_whole = || AlertError::QuantityNotWhole {
+        field: field.to_owned(),
+        value: text.to_owned(),
+    };
+    let whole = whole_within(value, limits, not_whole, too_large)?;
+    u32::try_from(whole).map_err(|_| too_large())
 }
 
 /// A signed target position: a whole number with |target| ≤ `limits.max_quantity`.
 pub(crate) fn parse_target(field: &str, text: &str, limits: &Limits) -> Result<i64, AlertError> {
     let text = text.trim();
-    let too_large = || AlertError::QuantityTooLarge {
-        field: field.to_owned(),
-        value: text.to_owned(),
-        max: limits.max_quantity,
-    };
+    let too_large = || quantity_too_large(field, text, limits);
     let value = match parse_decimal(field, text) {
         Ok(v) => v,
         Err(AlertError::NotANumber { .. }) if is_long_number(text) => return Err(too_large()),
         Err(e) => return Err(e),
     };
+    let not_whole = || AlertError::TargetNotWhole {
+        field: field.to_owned(),
+        value: text.to_owned(),
+    };
+    whole_within(value, limits, not_whole, too_large)
+}
+
+fn quantity_too_large(field: &str, text: &str, limits: &Limits) -> AlertError {
+    AlertError::QuantityTooLarge {
+        field: field.to_owned(),
+        value: text.to_owned(),
+        max: limits.max_quantity,
+    }
+}
+
+/// `value` as an integer when it is whole and |value| ≤ `limits.max_quantity`.
+fn whole_within(
+    value: Decimal,
+    limits: &Limits,
+    not_whole: impl FnOnce() -> AlertError,
+    too_large: impl Fn() -> AlertError,
+) -> Result<i64, AlertError> {
     if !value.fract().is_zero() {
-        return Err(AlertError::TargetNotWhole {
-            field: field.to_owned(),
-            value: text.to_owned(),
-        });
+        return Err(not_whole());
     }
     if value.abs() > Decimal::from(limits.max_quantity) {
         return Err(too_large());
