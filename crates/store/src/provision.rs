@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
-use crate::embedded::{ClusterOptions, EmbeddedCluster};
+use crate::embedded::{ClusterOptions, EmbeddedCluster, EmbeddedError};
 use crate::{SecretKey, Store, StoreError};
 
 /// Owner of the schema: runs migrations, owns every table.
@@ -69,9 +69,7 @@ impl Database {
                 let cluster =
                     tokio::task::spawn_blocking(move || EmbeddedCluster::ensure_running(&options))
                         .await
-                        .map_err(|e| {
-                            StoreError::Invalid(format!("cluster start-up panicked: {e}"))
-                        })??;
+                        .map_err(|e| EmbeddedError::Interrupted(format!("start-up: {e}")))??;
                 let owner =
                     bootstrap_cluster(&cluster.superuser_options("postgres"), &config.secret_key)
                         .await?;
@@ -117,7 +115,7 @@ impl Database {
         }
         tokio::task::spawn_blocking(move || cluster.stop())
             .await
-            .map_err(|e| StoreError::Invalid(format!("cluster stop panicked: {e}")))??;
+            .map_err(|e| EmbeddedError::Interrupted(format!("stop: {e}")))??;
         tracing::info!("embedded PostgreSQL stopped");
         Ok(())
     }

@@ -65,6 +65,9 @@ pub enum EmbeddedError {
         /// Its output, or the tail of the server log.
         output: String,
     },
+    /// The blocking task running a cluster operation died (a bug).
+    #[error("the embedded PostgreSQL {0} was interrupted")]
+    Interrupted(String),
     /// File-system trouble.
     #[error("could not {action}: {source}")]
     Io {
