@@ -14,7 +14,7 @@ impl Store {
         Ok(
             sqlx::query_as("select recorder_id, user_id from webhook_recorder($1)")
                 .bind(webhook_token_hash(token))
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.unscoped_pool())
                 .await?,
         )
     }
@@ -24,7 +24,7 @@ impl Store {
         let found: Option<(ApiTokenId, UserId)> =
             sqlx::query_as("select token_id, user_id from api_token_user($1)")
                 .bind(hash_api_token(token))
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.unscoped_pool())
                 .await?;
         let Some((token_id, user)) = found else {
             return Ok(None);

@@ -15,7 +15,7 @@ use crate::{StoreError, UserId};
 /// through [`TenantTx`], operator work through [`AdminTx`].
 #[derive(Debug, Clone)]
 pub struct Store {
-    pub(crate) pool: PgPool,
+    pool: PgPool,
     pub(crate) gates: RecorderGates,
 }
 
@@ -63,8 +63,8 @@ impl Store {
         SessionTable::new(self.pool.clone())
     }
 
-    /// The pool without any scope, for this crate's queries that need none: `SECURITY
-    /// DEFINER` lookups that return one narrow row (log-in). Row-level security hides every
+    /// The pool without any scope, for this crate's queries that need none: the `SECURITY
+    /// DEFINER` lookups that return one narrow row (log-in, webhook and API tokens). Row-level security hides every
     /// tenant row from it. Not public, so handlers cannot reach it.
     pub(crate) fn unscoped_pool(&self) -> &PgPool {
         &self.pool
