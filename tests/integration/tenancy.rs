@@ -268,3 +268,25 @@ fn passwords_shorter_than_ten_characters_are_refused_with_the_rule() {
     assert!(Password::parse("1234567890").is_ok());
     assert!(Email::parse("not an email").is_err());
 }
+
+#[tokio::test]
+async fn the_users_time_zone_falls_back_to_utc_when_unknown() {
+    let db = TestDb::new().await;
+    let alice = new_user(&db.store, "alice@example.com").await;
+    for (stored, expected) in [
+        ("America/New_York", chrono_tz::Tz::America__New_York),
+        ("Not/AZone", chrono_tz::Tz::UTC),
+    ] {
+        let mut tx = db.store.tenant(alice).await.unwrap();
+        sqlx::query("update users set time_zone = $1")
+            .bind(stored)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        assert_eq!(
+            jt_store::state::user_time_zone(&mut tx).await.unwrap(),
+            expected
+        );
+        tx.commit().await.unwrap();
+    }
+}

@@ -1,6 +1,7 @@
 //! Positions and closed trades of recorders: written by ingest and rebuild, read by the API.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use jt_engine::{Contract, Position, Root, Side, Symbol, Trade};
 use rust_decimal::Decimal;
 
@@ -232,11 +233,11 @@ fn parse_trade(json: serde_json::Value) -> Result<Trade, StoreError> {
     serde_json::from_value(json).map_err(|e| StoreError::Corrupt(format!("trade: {e}")))
 }
 
-/// The user's time zone (for daily P&L).
-pub async fn user_time_zone(tx: &mut TenantTx) -> Result<String, StoreError> {
-    Ok(
-        sqlx::query_scalar("select time_zone from users where id = app_user_id()")
-            .fetch_one(tx.conn())
-            .await?,
-    )
+/// The user's time zone (daily P&L, times on pages). A name the time-zone database does not
+/// know (never stored by us, but possible by hand) falls back to UTC rather than failing.
+pub async fn user_time_zone(tx: &mut TenantTx) -> Result<Tz, StoreError> {
+    let name: String = sqlx::query_scalar("select time_zone from users where id = app_user_id()")
+        .fetch_one(tx.conn())
+        .await?;
+    Ok(name.parse().unwrap_or(Tz::UTC))
 }

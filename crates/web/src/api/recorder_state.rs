@@ -1,11 +1,8 @@
 //! `/api/v1/recorders/{id}/positions|signals|trades|stats`: what the signals produced.
 
-use std::str::FromStr;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use jt_engine::{Side, Stats, Trade};
 use jt_store::signal_log::{SignalRow, list_signals};
 use jt_store::state::{all_trades, list_positions, list_trades, user_time_zone};
@@ -148,7 +145,7 @@ pub async fn stats(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (mut tx, id) = owned_recorder(&state, user, &id).await?;
-    let time_zone = Tz::from_str(&user_time_zone(&mut tx).await?).unwrap_or(Tz::UTC);
+    let time_zone = user_time_zone(&mut tx).await?;
     let trades = all_trades(&mut tx, id).await?;
     tx.commit().await?;
     let stats = Stats::from_trades(&trades, time_zone);

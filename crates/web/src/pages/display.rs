@@ -62,11 +62,6 @@ pub(super) fn signed_quantity(quantity: i64) -> String {
     }
 }
 
-/// The user's time zone by name; UTC when the stored name is unknown to this build.
-pub(super) fn zone(name: &str) -> Tz {
-    name.parse().unwrap_or(Tz::UTC)
-}
-
 /// A moment in the user's time zone, to the second.
 pub(super) fn time(moment: DateTime<Utc>, zone: Tz) -> String {
     moment
@@ -129,12 +124,11 @@ mod tests {
         let moment = DateTime::parse_from_rfc3339("2026-01-15T14:30:05Z")
             .expect("time")
             .with_timezone(&Utc);
-        assert_eq!(time(moment, zone("UTC")), "2026-01-15 14:30:05 UTC");
+        assert_eq!(time(moment, Tz::UTC), "2026-01-15 14:30:05 UTC");
         assert_eq!(
-            time(moment, zone("America/New_York")),
+            time(moment, Tz::America__New_York),
             "2026-01-15 09:30:05 EST"
         );
-        assert_eq!(zone("Not/AZone"), Tz::UTC);
     }
 
     #[test]

@@ -130,7 +130,7 @@ async fn home_page(
 ) -> Result<HomePage, PageError> {
     let mut tx = state.store.tenant(user.user_id).await?;
     let overviews = list_recorder_overviews(&mut tx).await?;
-    let zone = display::zone(&user_time_zone(&mut tx).await?);
+    let zone = user_time_zone(&mut tx).await?;
     tx.commit().await?;
     Ok(HomePage {
         user,

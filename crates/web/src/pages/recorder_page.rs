@@ -11,7 +11,6 @@ use jt_store::webhook_token::webhook_url;
 use jt_store::{RecorderId, TenantTx};
 use serde::Deserialize;
 
-use super::display;
 use super::recorder_id;
 use super::recorder_views::{PositionView, SignalView, TradeView, status_text};
 use crate::AppState;
@@ -143,7 +142,7 @@ async fn read_tables(
     id: RecorderId,
     before: Option<i64>,
 ) -> Result<Tables, PageError> {
-    let zone = display::zone(&user_time_zone(tx).await?);
+    let zone = user_time_zone(tx).await?;
     let positions = list_positions(tx, id).await?;
     let (signals, older) = list_signals(tx, id, PAGE_SIZE, before).await?;
     let (trades, _) = list_trades(tx, id, PAGE_SIZE, None).await?;

@@ -133,7 +133,7 @@ pub(super) async fn post_revoke(
 }
 
 async fn token_views(tx: &mut TenantTx) -> Result<Vec<TokenView>, PageError> {
-    let zone = display::zone(&user_time_zone(tx).await?);
+    let zone = user_time_zone(tx).await?;
     Ok(list_api_tokens(tx)
         .await?
         .into_iter()
