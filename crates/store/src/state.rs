@@ -33,14 +33,10 @@ pub async fn last_known_price(
     tx: &mut TenantTx,
     root: Root,
 ) -> Result<Option<Decimal>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "select last_price from recorder_positions
-         where user_id = app_user_id() and root = $1 and last_price is not null
-         order by last_price_at desc nulls last limit 1",
-    )
-    .bind(root.as_str())
-    .fetch_optional(tx.conn())
-    .await?)
+    Ok(sqlx::query_scalar("select user_last_price($1)")
+        .bind(root.as_str())
+        .fetch_one(tx.conn())
+        .await?)
 }
 
 /// The recorder's pinned contract, when it is for this root.
@@ -173,11 +169,8 @@ pub async fn list_positions(
     recorder: RecorderId,
 ) -> Result<Vec<PositionRow>, StoreError> {
     let rows: Vec<(serde_json::Value, Option<i64>, Option<Decimal>)> = sqlx::query_as(
-        "select p.engine_state, p.last_signal_id,
-                (select m.last_price from recorder_positions m
-                 where m.user_id = p.user_id and m.root = p.root and m.last_price is not null
-                 order by m.last_price_at desc nulls last limit 1)
-         from recorder_positions p where p.recorder_id = $1 order by p.root",
+        "select engine_state, last_signal_id, user_last_price(root)
+         from recorder_positions where recorder_id = $1 order by root",
     )
     .bind(recorder)
     .fetch_all(tx.conn())
