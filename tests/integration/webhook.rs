@@ -347,3 +347,29 @@ async fn fifty_concurrent_webhooks_to_one_recorder_lose_no_update() {
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn unrealized_pnl_is_marked_at_the_users_latest_price_of_the_root_across_recorders() {
+    let (app, user, id, url) = app_with_recorder().await;
+    let other = app.create_recorder(&user, "other strategy").await;
+    let other_url = other["webhook_url"].as_str().unwrap();
+    send(&app, &url, "BUY 1 NQ1! @ 25600").await;
+    // Another recorder sees NQ at 25650: the first recorder's open long is marked there.
+    send(&app, other_url, "SELL 1 NQ1! @ 25650").await;
+    let positions = app
+        .api_json(&user, &format!("/api/v1/recorders/{id}/positions"))
+        .await;
+    assert_eq!(
+        positions[0]["last_price"], "25600",
+        "its own last signal price"
+    );
+    assert_eq!(
+        positions[0]["unrealized_pnl"], "1000",
+        "(25650 - 25600) x $20"
+    );
+    // An alert without a price is applied at (and marked at) that latest price.
+    let (_, answer) = send(&app, &url, r#"{"action":"buy","ticker":"NQ1!"}"#).await;
+    assert_eq!(answer["position"]["quantity"], 2);
+    assert_eq!(answer["position"]["avg_entry_price"], "25625");
+    assert_eq!(answer["position"]["unrealized_pnl"], "1000");
+}

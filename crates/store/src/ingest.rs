@@ -75,6 +75,9 @@ pub enum IngestOutcome {
         position: Box<Position>,
         /// Change of signed position (what execution will order).
         delta: i64,
+        /// The price it was applied at: the alert's, or the user's last known price of the
+        /// root. The freshest price of the root, so also the mark for unrealized P&L.
+        price: Option<Decimal>,
     },
     /// Same `id` (or same body within the duplicate window) as an accepted signal.
     Duplicate {
@@ -294,6 +297,7 @@ async fn apply_and_store(
     Ok(IngestOutcome::Accepted {
         signal_id,
         delta: applied.delta,
+        price: applied.price,
         position: Box::new(applied.position),
     })
 }

@@ -72,6 +72,7 @@ fn answer(outcome: IngestOutcome) -> Response {
             signal_id,
             position,
             delta,
+            price,
         } => {
             tracing::info!(
                 signal_id,
@@ -79,7 +80,7 @@ fn answer(outcome: IngestOutcome) -> Response {
                 quantity = position.quantity,
                 "signal accepted"
             );
-            let position = PositionJson::new(&position, Some(signal_id), position.last_price);
+            let position = PositionJson::new(&position, Some(signal_id), price);
             Json(json!({ "status": "accepted", "signal_id": signal_id, "position": position }))
                 .into_response()
         }
