@@ -8,13 +8,21 @@ use sqlx::{ConnectOptions, Connection};
 
 use crate::support::{TempDataDir, ensure_cluster};
 
+/// Runs the binary on the embedded cluster of `data_dir`, feeding `stdin`.
 fn justtrades(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_justtrades"))
-        .args(args)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_justtrades"));
+    command
         .env_remove("DATABASE_URL")
         .env_remove("JT_SECRET_KEY")
         .env_remove("JT_PG_BIN_DIR")
-        .env("JT_DATA_DIR", data_dir)
+        .env("JT_DATA_DIR", data_dir);
+    run(command, args, stdin)
+}
+
+/// Runs a prepared command with `args`, feeding `stdin`, quiet logs.
+fn run(mut command: Command, args: &[&str], stdin: &str) -> Output {
+    let mut child = command
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -165,24 +173,12 @@ async fn with_database_url_the_binary_uses_that_server_and_no_embedded_cluster()
     let db = jt_store::testing::TestDb::new().await;
     let dir = TempDataDir::new();
     let run = |args: &[&str], stdin: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_justtrades"))
-            .args(args)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_justtrades"));
+        command
             .env("DATABASE_URL", db.owner_url())
             .env("JT_APP_DATABASE_URL", db.app_url())
-            .env("JT_DATA_DIR", dir.path())
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+            .env("JT_DATA_DIR", dir.path());
+        run(command, args, stdin)
     };
     let migrated = run(&["migrate"], "");
     assert!(migrated.status.success(), "{}", text(&migrated.stderr));
