@@ -6,6 +6,7 @@
 //! console and CLI, audited). A query that forgets the scope sees nothing.
 
 pub mod api_tokens;
+pub mod apply_settings;
 pub mod embedded;
 mod error;
 mod ids;
@@ -15,7 +16,6 @@ mod paging;
 pub mod password;
 mod provision;
 pub mod rebuild;
-mod recorder_gate;
 pub mod recorder_overview;
 pub mod recorders;
 mod secret_key;

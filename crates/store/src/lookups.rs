@@ -11,9 +11,18 @@ impl Store {
         &self,
         token: &str,
     ) -> Result<Option<(RecorderId, UserId)>, StoreError> {
+        self.webhook_recorder_by_hash(&webhook_token_hash(token))
+            .await
+    }
+
+    /// [`Store::webhook_recorder`] by the token's hash.
+    pub(crate) async fn webhook_recorder_by_hash(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<(RecorderId, UserId)>, StoreError> {
         Ok(
             sqlx::query_as("select recorder_id, user_id from webhook_recorder($1)")
-                .bind(webhook_token_hash(token))
+                .bind(token_hash)
                 .fetch_optional(self.unscoped_pool())
                 .await?,
         )

@@ -5,10 +5,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use jt_engine::{ApplyContext, Book, Limits, Position, Root, Trade, parse_alert};
+use jt_engine::{Book, Limits, Position, Root, Trade, parse_alert};
 use rust_decimal::Decimal;
+use sqlx::types::Json;
 
-use crate::state::{contract_override, save_position, save_trades};
+use crate::apply_settings::{ApplySettings, price_source_text};
+use crate::ingest::records::{PositionRecord, TradeRecord};
 use crate::{RecorderId, Store, StoreError, TenantTx, UserId};
 
 /// What a rebuild found (and did).
@@ -24,18 +26,17 @@ pub struct RebuildReport {
 
 #[derive(sqlx::FromRow)]
 struct StoredSignal {
-    id: i64,
     seq: i64,
     received_at: DateTime<Utc>,
     raw_body: Vec<u8>,
-    default_quantity: Option<i32>,
-    commission_per_contract: Option<Decimal>,
-    contract_override: Option<String>,
+    #[sqlx(flatten)]
+    settings: ApplySettings,
     price_used: Option<Decimal>,
     price_source: Option<String>,
 }
 
-/// The replayed state plus what the position rows need besides the engine position.
+/// The replayed state plus what the position rows need besides the engine position: the
+/// sequence number of each root's last signal, and when it last had a signal price.
 struct Replay {
     book: Book,
     trades: Vec<(i64, Trade)>,
@@ -68,7 +69,8 @@ pub async fn rebuild_recorder(
         .execute(tx.conn())
         .await?;
     let signals: Vec<StoredSignal> = sqlx::query_as(
-        "select id, seq, received_at, raw_body, default_quantity, commission_per_contract,
+        "select seq, received_at, raw_body, coalesce(default_quantity, 1) as default_quantity,
+                coalesce(commission_per_contract, 0) as commission_per_contract,
                 contract_override, price_used, price_source
          from recorded_signals where recorder_id = $1 and status = 'accepted' order by seq",
     )
@@ -105,34 +107,24 @@ fn replay(signals: &[StoredSignal], differences: &mut Vec<String>) -> Replay {
             }
         };
         let root = alert.symbol.root;
-        let ctx = ApplyContext {
-            now: signal.received_at,
-            default_quantity: signal
-                .default_quantity
-                .and_then(|q| u32::try_from(q).ok())
-                .unwrap_or(1),
-            commission_per_contract: signal.commission_per_contract.unwrap_or_default(),
-            // The price that was used when the alert had none.
-            last_known_price: signal
-                .price_source
-                .as_deref()
-                .filter(|s| *s == "last_known")
-                .and(signal.price_used),
-            contract_override: contract_override(
-                signal.contract_override.as_deref(),
-                root,
-                signal.received_at,
-            ),
-        };
+        // The price that was used when the alert had none.
+        let last_known = signal
+            .price_source
+            .as_deref()
+            .filter(|s| *s == price_source_text(jt_engine::PriceSource::LastKnown))
+            .and(signal.price_used);
+        let ctx = signal
+            .settings
+            .apply_context(root, signal.received_at, last_known);
         match replay.book.apply(&alert, &ctx) {
             Ok(applied) => {
                 let priced = (applied.price_source == jt_engine::PriceSource::Signal)
                     .then_some(signal.received_at);
-                let entry = replay.last_signal.entry(root).or_insert((signal.id, None));
-                *entry = (signal.id, priced.or(entry.1));
+                let entry = replay.last_signal.entry(root).or_insert((signal.seq, None));
+                *entry = (signal.seq, priced.or(entry.1));
                 replay
                     .trades
-                    .extend(applied.closed_trade.into_iter().map(|t| (signal.id, t)));
+                    .extend(applied.closed_trade.into_iter().map(|t| (signal.seq, t)));
             }
             Err(error) => {
                 differences.push(format!("signal #{} no longer applies: {error}", signal.seq));
@@ -219,13 +211,26 @@ async fn rewrite(
         .execute(tx.conn())
         .await?;
     }
-    for (root, position) in &replay.book.positions {
-        if let Some((signal_id, priced_at)) = replay.last_signal.get(root) {
-            save_position(tx, recorder, position, *signal_id, *priced_at).await?;
-        }
-    }
-    for (signal_id, trade) in &replay.trades {
-        save_trades(tx, recorder, *signal_id, std::slice::from_ref(trade)).await?;
-    }
+    let positions: Vec<PositionRecord<'_>> = replay
+        .book
+        .positions
+        .iter()
+        .filter_map(|(root, position)| {
+            let (seq, priced_at) = replay.last_signal.get(root)?;
+            Some(PositionRecord::new(recorder, position, *seq, *priced_at))
+        })
+        .collect();
+    let trades: Vec<TradeRecord<'_>> = replay
+        .trades
+        .iter()
+        .map(|(seq, trade)| TradeRecord::new(recorder, *seq, trade))
+        .collect();
+    let user = tx.user_id();
+    sqlx::query("select write_positions($1, $2), write_trades($1, $3)")
+        .bind(user)
+        .bind(Json(&positions))
+        .bind(Json(&trades))
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }

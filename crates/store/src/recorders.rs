@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::violated_constraint;
 use crate::webhook_token::{webhook_token, webhook_token_hash};
@@ -14,7 +14,7 @@ pub const MAX_DEFAULT_QUANTITY: i32 = 10_000;
 pub const MAX_DUPLICATE_WINDOW_SECS: i32 = 3600;
 
 /// Whether a recorder takes signals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub enum RecorderStatus {

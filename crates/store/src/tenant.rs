@@ -5,7 +5,6 @@
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::provision::{APPLICATION_NAME, app_pool_options};
-use crate::recorder_gate::RecorderGates;
 use crate::sessions::SessionTable;
 use crate::{StoreError, UserId};
 
@@ -16,7 +15,6 @@ use crate::{StoreError, UserId};
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: PgPool,
-    pub(crate) gates: RecorderGates,
 }
 
 impl Store {
@@ -28,10 +26,7 @@ impl Store {
         let pool = app_pool_options(max_connections)
             .connect_with(options.application_name(APPLICATION_NAME))
             .await?;
-        Ok(Self {
-            pool,
-            gates: RecorderGates::new(),
-        })
+        Ok(Self { pool })
     }
 
     /// A transaction that sees and changes only `user`'s rows.

@@ -64,7 +64,8 @@ impl Role {
 }
 
 /// Whether a user may log in and use the service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum UserStatus {
     /// May log in; webhooks and execution run.
     Active,

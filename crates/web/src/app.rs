@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::HeaderValue;
 use axum::http::header::CACHE_CONTROL;
+use jt_store::ingest::{IngestConfig, Ingestor};
 use jt_store::{SecretKey, Store};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -13,6 +14,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, AuthLimits, AuthState};
+use crate::in_flight::InFlight;
 use crate::{api, health, pages, request_span, static_assets, webhook};
 
 /// What every handler can reach.
@@ -24,15 +26,27 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Log-in and sign-up attempt limiters.
     pub auth: Arc<AuthState>,
+    /// Webhook ingest (group commit). Its tasks run on the runtime that built the state.
+    pub ingest: Ingestor,
+    /// Webhook tasks still running (shutdown waits for them).
+    pub webhooks: InFlight,
 }
 
 impl AppState {
-    /// State for a server over `store`, with the default attempt limits.
+    /// State for a server over `store`, with the default attempt and ingest limits. Starts
+    /// the ingest tasks, so it must be called inside a tokio runtime.
     pub fn new(store: Store, config: WebConfig) -> Self {
+        Self::with_ingest(store, config, IngestConfig::default())
+    }
+
+    /// [`AppState::new`] with other ingest settings.
+    pub fn with_ingest(store: Store, config: WebConfig, ingest: IngestConfig) -> Self {
         Self {
+            ingest: Ingestor::start(store.clone(), ingest),
             store,
             config: Arc::new(config),
             auth: Arc::new(AuthState::default()),
+            webhooks: InFlight::default(),
         }
     }
 
@@ -104,6 +118,8 @@ async fn unknown_route(uri: axum::http::Uri) -> axum::response::Response {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    ingest: Ingestor,
+    webhooks: InFlight,
 }
 
 impl Application {
@@ -117,6 +133,8 @@ impl Application {
     pub fn from_listener(listener: TcpListener, state: AppState) -> Self {
         Self {
             listener,
+            ingest: state.ingest.clone(),
+            webhooks: state.webhooks.clone(),
             router: router(state),
         }
     }
@@ -126,17 +144,38 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and every signal
+    /// that was received, even from senders that hung up.
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        drain_webhooks(&self.webhooks, &self.ingest).await;
+        served
+    }
+}
+
+/// Waits for detached webhook tasks and the signals they handed to the ingestor.
+async fn drain_webhooks(webhooks: &InFlight, ingest: &Ingestor) {
+    let running = webhooks.running();
+    if running > 0 || ingest.in_flight() > 0 {
+        tracing::info!(
+            running,
+            queued = ingest.in_flight(),
+            "finishing received signals"
+        );
+    }
+    webhooks.idle().await;
+    ingest.close();
+    // Signals answered "not confirmed" are still being written.
+    while ingest.in_flight() > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }

@@ -4,6 +4,7 @@ mod api;
 mod app;
 pub mod auth;
 mod health;
+mod in_flight;
 pub mod page_error;
 mod pages;
 mod position_json;
@@ -12,6 +13,8 @@ mod static_assets;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod webhook;
+mod webhook_answer;
+mod webhook_body;
 
 pub use app::{AppState, Application, WebConfig, router};
 pub use auth::spawn_expired_session_cleanup;

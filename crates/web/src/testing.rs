@@ -41,7 +41,21 @@ pub async fn spawn_app_with_store(store: Store) -> TestApp {
     spawn(store, AuthLimits::default()).await
 }
 
+/// Logs to stderr when `TEST_LOG` is set (filter from `RUST_LOG`), once per test binary.
+pub fn init_test_tracing() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
 async fn spawn(store: Store, limits: AuthLimits) -> TestApp {
+    init_test_tracing();
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("bind port 0");

@@ -1,34 +1,35 @@
 //! `POST /webhook/{token}` (SPEC §6): record, apply, answer. 200 only after the commit.
+//!
+//! The whole request is handled in a task of its own: hyper drops a handler when its client
+//! hangs up, and a TradingView alert whose body has arrived must be recorded whether or not
+//! anyone is left to hear the answer. Once admitted, the signal belongs to the ingestor
+//! (group commit); the task only waits for its outcome.
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
-use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use chrono::Utc;
-use jt_engine::Limits;
-use jt_store::StoreError;
-use jt_store::ingest::{IncomingSignal, IngestOutcome, Rejection, ingest_signal};
-use serde_json::json;
+use chrono::{SubsecRound, Utc};
+use jt_store::ingest::{IngestError, SignalArrival};
 use tracing::Instrument;
 
 use crate::AppState;
-use crate::position_json::PositionJson;
+use crate::webhook_answer::{self as answer, WebhookAnswer};
+use crate::webhook_body::{WebhookBodyError, read_webhook_body};
 
-/// Bodies up to this size reach the handler, so an oversized alert (over the 64 KiB limit) is
-/// still recorded as rejected; beyond it the connection is refused with 413 unrecorded.
-const READ_LIMIT: usize = 1024 * 1024;
+/// Answer within this (TradingView gives up at 3 s). A signal not confirmed by then is
+/// answered 503 and still recorded; TradingView's resend is caught as a duplicate.
+const ANSWER_DEADLINE: Duration = Duration::from_millis(2_500);
 
 /// The webhook route.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/webhook/{token}", post(receive))
-        .layer(DefaultBodyLimit::max(READ_LIMIT))
+    Router::new().route("/webhook/{token}", post(receive))
 }
 
 async fn receive(
@@ -36,110 +37,72 @@ async fn receive(
     Path(token): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let received_at = Utc::now();
-    let found = match state.store.webhook_recorder(&token).await {
-        Ok(found) => found,
-        Err(error) => return store_failure(&error),
-    };
-    let Some((recorder, user)) = found else {
-        return unknown_webhook();
-    };
-    let span = tracing::info_span!("webhook", %recorder, %user);
-    let incoming = IncomingSignal {
-        body: &body,
-        content_type: headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()),
-        source_ip: Some(peer.ip()),
-        received_at,
-    };
-    let limits = Limits::default();
-    let ingest = ingest_signal(&state.store, user, recorder, &incoming, &limits);
-    async {
-        match ingest.await {
-            Ok(outcome) => answer(outcome),
-            Err(StoreError::NotFound(_)) => unknown_webhook(),
-            Err(error) => store_failure(&error),
-        }
-    }
-    .instrument(span)
-    .await
+    let started = Instant::now();
+    let guard = state.webhooks.enter();
+    let task = tokio::spawn(async move {
+        let _guard = guard;
+        let answer = handle(&state, &token, peer, &headers, body, started).await;
+        answer.into_response()
+    });
+    // Dropping this await (the client hung up) does not cancel the task.
+    task.await.unwrap_or_else(|error| {
+        tracing::error!(%error, "webhook task failed");
+        WebhookAnswer::Failed.into_response()
+    })
 }
 
-fn answer(outcome: IngestOutcome) -> Response {
-    match outcome {
-        IngestOutcome::Accepted {
-            signal_id,
-            position,
-            delta,
-            price,
-        } => {
-            tracing::info!(
-                signal_id,
-                delta,
-                quantity = position.quantity,
-                "signal accepted"
-            );
-            let position = PositionJson::new(&position, Some(signal_id), price);
-            Json(json!({ "status": "accepted", "signal_id": signal_id, "position": position }))
-                .into_response()
-        }
-        IngestOutcome::Duplicate {
-            signal_id,
-            original_signal_id,
-        } => Json(json!({
-            "status": "duplicate",
-            "signal_id": signal_id,
-            "duplicate_of": original_signal_id,
-        }))
-        .into_response(),
-        IngestOutcome::Ignored { signal_id } => Json(json!({
-            "status": "ignored",
-            "signal_id": signal_id,
-            "reason": "the recorder is paused",
-        }))
-        .into_response(),
-        IngestOutcome::Rejected {
-            signal_id,
-            rejection,
-        } => {
-            let status = match rejection {
-                Rejection::Disabled => StatusCode::FORBIDDEN,
-                Rejection::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-                Rejection::Unreadable(_) => StatusCode::BAD_REQUEST,
-                Rejection::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            tracing::info!(signal_id, error = rejection.message(), "signal rejected");
-            let body = json!({
-                "status": "rejected",
-                "signal_id": signal_id,
-                "error": rejection.message(),
-            });
-            (status, Json(body)).into_response()
-        }
-    }
-}
-
-/// Unknown, regenerated or deleted token: no hint whether it ever existed.
-fn unknown_webhook() -> Response {
-    let body = json!({ "status": "rejected", "error": "unknown webhook URL: copy the current URL from the recorder page" });
-    (StatusCode::NOT_FOUND, Json(body)).into_response()
-}
-
-/// Never 200 without a commit: unavailable → 503 (TradingView retries), anything else → 500.
-fn store_failure(error: &StoreError) -> Response {
-    let (status, message) = if error.is_unavailable() {
-        tracing::warn!(%error, "webhook refused: database unavailable");
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily unavailable: the signal was not recorded, send it again",
-        )
-    } else {
-        tracing::error!(%error, "webhook failed");
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error: the signal was not recorded",
-        )
+async fn handle(
+    state: &AppState,
+    token: &str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Body,
+    started: Instant,
+) -> WebhookAnswer {
+    // PostgreSQL keeps microseconds: the signal is applied with the time exactly as stored,
+    // so a rebuild replays the same instants.
+    let received_at = Utc::now().trunc_subsecs(6);
+    // The token first: an unknown URL never gets its body read.
+    let target = match state.ingest.target(token).await {
+        Ok(Some(target)) => target,
+        Ok(None) => return WebhookAnswer::UnknownWebhook,
+        Err(error) => return answer::store_failure(&error),
     };
-    (status, Json(json!({ "status": "error", "error": message }))).into_response()
+    let span = tracing::info_span!("webhook", recorder = %target.recorder, user = %target.user);
+    let arrival = async {
+        let body = read_webhook_body(body, state.ingest.body_limit()).await?;
+        Ok::<_, WebhookBodyError>(SignalArrival {
+            target,
+            body,
+            content_type: headers
+                .get(CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            source_ip: Some(peer.ip()),
+            received_at,
+        })
+    };
+    let arrival = match arrival.instrument(span.clone()).await {
+        Ok(arrival) => arrival,
+        Err(error) => {
+            tracing::info!(parent: &span, %error, "webhook body not received");
+            return WebhookAnswer::BodyNotReceived;
+        }
+    };
+    let submitted = match state.ingest.submit(arrival) {
+        Ok(submitted) => submitted,
+        Err(refusal) => return WebhookAnswer::Refused(refusal),
+    };
+    let deadline = ANSWER_DEADLINE.saturating_sub(started.elapsed());
+    let answer = match submitted.outcome(deadline).await {
+        Ok(outcome) => WebhookAnswer::Recorded(outcome),
+        Err(IngestError::Refused(refusal)) => WebhookAnswer::Refused(refusal),
+        Err(IngestError::UnknownRecorder) => WebhookAnswer::UnknownWebhook,
+        Err(IngestError::Unavailable) => WebhookAnswer::Unavailable,
+        Err(IngestError::NotConfirmed(_)) => WebhookAnswer::NotConfirmed,
+        Err(IngestError::Failed) => WebhookAnswer::Failed,
+    };
+    answer.log(&span);
+    answer
 }

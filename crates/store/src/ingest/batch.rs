@@ -1,0 +1,261 @@
+//! One batch, one transaction: parse (no database), `ingest_prepare` (row locks, sequence
+//! numbers, the facts the engine needs), decide in Rust, `ingest_write`, commit. Two round
+//! trips besides begin and commit, however many signals and tenants the batch holds.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use jt_engine::{Limits, parse_alert};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::types::Json;
+
+use super::decide::{Fate, GroupDecision, GroupFacts, Parsed, SignalRef, Verdict, decide_group};
+use super::records::{PositionRecord, SignalRecord, TradeRecord};
+use super::{IngestError, IngestOutcome, Rejection, SignalArrival};
+use crate::recorders::MAX_DUPLICATE_WINDOW_SECS;
+use crate::{RecorderId, Store, StoreError, UserId};
+
+/// Each arrival's outcome, in the order given. `Err` only for a signal whose recorder is no
+/// longer live (nothing stored); a failed batch is the outer `Err`.
+pub(crate) type BatchResult = Result<Vec<Result<IngestOutcome, IngestError>>, StoreError>;
+
+/// Records and applies `arrivals` in one transaction.
+pub(crate) async fn run_batch(
+    store: &Store,
+    arrivals: &[&SignalArrival],
+    limits: &Limits,
+) -> BatchResult {
+    let parsed: Vec<Parsed<'_>> = arrivals.iter().map(|a| parse(a, limits)).collect();
+    // Groups by user, in user order; within a group, arrival order.
+    let mut groups: BTreeMap<UserId, Vec<usize>> = BTreeMap::new();
+    for (index, arrival) in arrivals.iter().enumerate() {
+        groups.entry(arrival.user()).or_default().push(index);
+    }
+    let prepare: Vec<PrepareGroup> = groups
+        .iter()
+        .map(|(user, indices)| PrepareGroup::new(*user, indices.iter().map(|&i| &parsed[i])))
+        .collect();
+
+    let mut tx = store.unscoped_pool().begin().await?;
+    let Json(facts): Json<Vec<GroupFacts>> = sqlx::query_scalar("select ingest_prepare($1)")
+        .bind(Json(&prepare))
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut decisions = Vec::with_capacity(groups.len());
+    for ((user, indices), facts) in groups.iter().zip(&facts) {
+        let signals: Vec<&Parsed<'_>> = indices.iter().map(|&i| &parsed[i]).collect();
+        decisions.push((*user, decide_group(facts, &signals)?));
+    }
+    let writes: Vec<WriteGroup<'_>> = decisions
+        .iter()
+        .map(|(user, decision)| WriteGroup::new(*user, decision))
+        .collect();
+    let Json(ids): Json<Vec<Vec<(RecorderId, i64, i64)>>> =
+        sqlx::query_scalar("select ingest_write($1)")
+            .bind(Json(&writes))
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+
+    let mut outcomes: Vec<Option<Result<IngestOutcome, IngestError>>> =
+        arrivals.iter().map(|_| None).collect();
+    for (((_, indices), (_, decision)), ids) in groups.iter().zip(decisions).zip(ids) {
+        let ids: HashMap<(RecorderId, i64), i64> =
+            ids.into_iter().map(|(r, seq, id)| ((r, seq), id)).collect();
+        for (&index, verdict) in indices.iter().zip(decision.verdicts) {
+            outcomes[index] = Some(outcome(verdict, arrivals[index].recorder(), &ids));
+        }
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Err(IngestError::UnknownRecorder)))
+        .collect())
+}
+
+fn parse<'a>(arrival: &'a SignalArrival, limits: &Limits) -> Parsed<'a> {
+    Parsed {
+        arrival,
+        alert: parse_alert(&arrival.body, limits).map_err(|e| Rejection::of_alert(&e)),
+        body_sha256: Sha256::digest(&arrival.body).to_vec(),
+        kept: &arrival.body[..arrival.body.len().min(limits.max_body_bytes)],
+    }
+}
+
+fn outcome(
+    verdict: Verdict,
+    recorder: RecorderId,
+    ids: &HashMap<(RecorderId, i64), i64>,
+) -> Result<IngestOutcome, IngestError> {
+    let Verdict::Stored { seq, fate } = verdict else {
+        return Err(IngestError::UnknownRecorder);
+    };
+    let id_of = |signal: SignalRef| match signal {
+        SignalRef::Stored(id) => Ok(id),
+        SignalRef::InBatch(recorder, seq) => ids.get(&(recorder, seq)).copied().ok_or_else(|| {
+            // ingest_write returns every row it inserted: this is a bug, not bad input.
+            tracing::error!(%recorder, seq, "a committed signal's id is missing");
+            IngestError::Failed
+        }),
+    };
+    let signal_id = id_of(SignalRef::InBatch(recorder, seq))?;
+    Ok(match fate {
+        Fate::Accepted {
+            position,
+            delta,
+            price,
+        } => IngestOutcome::Accepted {
+            signal_id,
+            position,
+            delta,
+            price,
+        },
+        Fate::Duplicate(original) => IngestOutcome::Duplicate {
+            signal_id,
+            original_signal_id: id_of(original)?,
+        },
+        Fate::Ignored => IngestOutcome::Ignored { signal_id },
+        Fate::Rejected(rejection) => IngestOutcome::Rejected {
+            signal_id,
+            rejection,
+        },
+    })
+}
+
+/// What `ingest_prepare` needs for one tenant group.
+#[derive(Debug, Serialize)]
+struct PrepareGroup {
+    user_id: UserId,
+    recorders: Vec<WantedRecorder>,
+    positions: BTreeSet<WantedPosition>,
+    client_ids: BTreeSet<WantedClientId>,
+    bodies: Vec<WantedBody>,
+    roots: BTreeSet<String>,
+}
+
+/// A recorder to lock, with the token hash its signals arrived on and how many there are.
+#[derive(Debug, Serialize)]
+struct WantedRecorder {
+    id: RecorderId,
+    n: i64,
+    token_hash: String,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+struct WantedPosition {
+    recorder_id: RecorderId,
+    root: String,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+struct WantedClientId {
+    recorder_id: RecorderId,
+    client_signal_id: String,
+}
+
+#[derive(Debug, Serialize)]
+struct WantedBody {
+    recorder_id: RecorderId,
+    body_sha256: String,
+    since: DateTime<Utc>,
+}
+
+impl PrepareGroup {
+    fn new<'a>(user_id: UserId, signals: impl Iterator<Item = &'a Parsed<'a>>) -> Self {
+        let mut recorders: BTreeMap<(RecorderId, &[u8]), i64> = BTreeMap::new();
+        let mut group = Self {
+            user_id,
+            recorders: Vec::new(),
+            positions: BTreeSet::new(),
+            client_ids: BTreeSet::new(),
+            bodies: Vec::new(),
+            roots: BTreeSet::new(),
+        };
+        let mut bodies = BTreeMap::new();
+        for parsed in signals {
+            let recorder = parsed.arrival.recorder();
+            *recorders
+                .entry((recorder, &parsed.arrival.target.token_hash))
+                .or_default() += 1;
+            let Ok(alert) = &parsed.alert else { continue };
+            let root = alert.symbol.root.to_string();
+            if alert.price.is_none() {
+                group.roots.insert(root.clone());
+            }
+            group.positions.insert(WantedPosition {
+                recorder_id: recorder,
+                root,
+            });
+            match &alert.id {
+                Some(id) => {
+                    group.client_ids.insert(WantedClientId {
+                        recorder_id: recorder,
+                        client_signal_id: id.clone(),
+                    });
+                }
+                None => {
+                    // The recorder's window is read under the lock; ask for the longest.
+                    let since = parsed.arrival.received_at
+                        - Duration::seconds(i64::from(MAX_DUPLICATE_WINDOW_SECS));
+                    let earliest = bodies
+                        .entry((recorder, hex::encode(&parsed.body_sha256)))
+                        .or_insert(since);
+                    *earliest = since.min(*earliest);
+                }
+            }
+        }
+        // Sorted by recorder id: the lock order (see the migration).
+        group.recorders = recorders
+            .into_iter()
+            .map(|((id, hash), n)| WantedRecorder {
+                id,
+                n,
+                token_hash: hex::encode(hash),
+            })
+            .collect();
+        group.bodies = bodies
+            .into_iter()
+            .map(|((recorder_id, body_sha256), since)| WantedBody {
+                recorder_id,
+                body_sha256,
+                since,
+            })
+            .collect();
+        group
+    }
+}
+
+/// What `ingest_write` writes for one tenant group.
+#[derive(Debug, Serialize)]
+struct WriteGroup<'a> {
+    user_id: UserId,
+    signals: &'a [SignalRecord],
+    positions: Vec<PositionRecord<'a>>,
+    trades: Vec<TradeRecord<'a>>,
+}
+
+impl<'a> WriteGroup<'a> {
+    fn new(user_id: UserId, decision: &'a GroupDecision) -> Self {
+        Self {
+            user_id,
+            signals: &decision.signals,
+            positions: decision
+                .positions
+                .iter()
+                .map(|((recorder, _), touched)| {
+                    PositionRecord::new(
+                        *recorder,
+                        &touched.position,
+                        touched.last_signal_seq,
+                        touched.price_at,
+                    )
+                })
+                .collect(),
+            trades: decision
+                .trades
+                .iter()
+                .map(|(recorder, seq, trade)| TradeRecord::new(*recorder, *seq, trade))
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The [`Ingestor`]: admission, shards and group commit.
+//!
+//! Each shard is a task that takes everything queued for it (up to a batch size), writes it
+//! in one transaction, answers every signal, and starts over: while one batch commits, the
+//! next one fills, so batches grow with load and no timer delays a lone signal. A recorder
+//! always hashes to the same shard, so its signals are written in arrival order.
+
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jt_engine::Limits;
+use tokio::sync::{mpsc, oneshot};
+
+use super::admission::{Admission, AdmissionLimits, Refusal, Ticket};
+use super::batch::run_batch;
+use super::token_cache::{TokenCache, WebhookTarget};
+use super::{IngestError, IngestOutcome, SignalArrival};
+use crate::{Store, StoreError};
+
+/// How ingest batches and admits.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// Batches written in parallel (each holds one connection while it writes).
+    pub shards: usize,
+    /// Most signals in one transaction.
+    pub max_batch: usize,
+    /// Never more than this many signals admitted and unanswered.
+    pub max_queued: usize,
+    /// Below this many queued, always admit.
+    pub queue_floor: usize,
+    /// Above the floor, refuse (503) when the estimated wait passes this.
+    pub max_wait: Duration,
+    /// Signals one user may have in flight (429 beyond).
+    pub per_user_in_flight: usize,
+    /// Parsing limits.
+    pub limits: Limits,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            shards: 4,
+            max_batch: 500,
+            max_queued: 20_000,
+            queue_floor: 2_000,
+            max_wait: Duration::from_millis(1500),
+            per_user_in_flight: 1_000,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Records and applies webhook signals with group commit. Cloning is cheap.
+#[derive(Debug, Clone)]
+pub struct Ingestor {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    shards: Vec<mpsc::UnboundedSender<Pending>>,
+    hasher: std::collections::hash_map::RandomState,
+    admission: Arc<Admission>,
+    tokens: Arc<TokenCache>,
+    body_limit: usize,
+}
+
+#[derive(Debug)]
+struct Pending {
+    arrival: SignalArrival,
+    reply: oneshot::Sender<Result<IngestOutcome, IngestError>>,
+    _ticket: Ticket,
+}
+
+/// A signal handed to the ingestor: await its outcome (or drop it; it is recorded anyway).
+#[derive(Debug)]
+pub struct Submitted(oneshot::Receiver<Result<IngestOutcome, IngestError>>);
+
+impl Submitted {
+    /// The outcome, or [`IngestError::NotConfirmed`] after `deadline` (the signal stays
+    /// queued and is still recorded).
+    pub async fn outcome(self, deadline: Duration) -> Result<IngestOutcome, IngestError> {
+        match tokio::time::timeout(deadline, self.0).await {
+            Ok(Ok(outcome)) => outcome,
+            // The shard dropped the reply: its batch task panicked (logged there).
+            Ok(Err(_)) => Err(IngestError::Failed),
+            Err(_) => Err(IngestError::NotConfirmed(deadline)),
+        }
+    }
+}
+
+impl Ingestor {
+    /// Starts the shard tasks and the token-cache listener on the current runtime.
+    pub fn start(store: Store, config: IngestConfig) -> Self {
+        let shards = config.shards.max(1);
+        let admission = Arc::new(Admission::new(AdmissionLimits {
+            max_queued: config.max_queued,
+            queue_floor: config.queue_floor,
+            max_wait: config.max_wait,
+            per_user: config.per_user_in_flight,
+            shards,
+        }));
+        let tokens = Arc::new(TokenCache::default());
+        tokens.spawn_invalidation(&store);
+        let config = Arc::new(config);
+        let senders = (0..shards)
+            .map(|_| {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                tokio::spawn(run_shard(
+                    store.clone(),
+                    Arc::clone(&tokens),
+                    Arc::clone(&admission),
+                    Arc::clone(&config),
+                    receiver,
+                ));
+                sender
+            })
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                shards: senders,
+                hasher: std::collections::hash_map::RandomState::new(),
+                admission,
+                tokens,
+                body_limit: config.limits.max_body_bytes,
+            }),
+        }
+    }
+
+    /// The largest body recorded whole; read one byte more to know a body is over it.
+    pub fn body_limit(&self) -> usize {
+        self.inner.body_limit
+    }
+
+    /// The live recorder behind a webhook token (cached).
+    pub async fn target(&self, token: &str) -> Result<Option<WebhookTarget>, StoreError> {
+        self.inner.tokens.lookup(&self.inner.store, token).await
+    }
+
+    /// Admits and queues a signal. Never waits: a refusal comes at once.
+    pub fn submit(&self, arrival: SignalArrival) -> Result<Submitted, Refusal> {
+        let ticket = self.inner.admission.admit(arrival.user())?;
+        let shard = self.inner.hasher.hash_one(arrival.recorder()) % self.inner.shards.len() as u64;
+        let (reply, receiver) = oneshot::channel();
+        let pending = Pending {
+            arrival,
+            reply,
+            _ticket: ticket,
+        };
+        let sender = usize::try_from(shard)
+            .ok()
+            .and_then(|i| self.inner.shards.get(i))
+            .ok_or(Refusal::ShuttingDown)?;
+        sender.send(pending).map_err(|_| Refusal::ShuttingDown)?;
+        Ok(Submitted(receiver))
+    }
+
+    /// Refuses new signals from now on; those already admitted are still written.
+    pub fn close(&self) {
+        self.inner.admission.close();
+    }
+
+    /// Signals admitted and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.inner.admission.queued()
+    }
+}
+
+async fn run_shard(
+    store: Store,
+    tokens: Arc<TokenCache>,
+    admission: Arc<Admission>,
+    config: Arc<IngestConfig>,
+    mut receiver: mpsc::UnboundedReceiver<Pending>,
+) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < config.max_batch {
+            match receiver.try_recv() {
+                Ok(pending) => batch.push(pending),
+                Err(_) => break,
+            }
+        }
+        let size = batch.len();
+        let started = Instant::now();
+        // In its own task: a panic fails this batch (its replies are dropped: 500), not the
+        // shard.
+        let flushed = tokio::spawn(flush(
+            store.clone(),
+            Arc::clone(&tokens),
+            Arc::clone(&config),
+            batch,
+        ))
+        .await;
+        if let Err(error) = flushed {
+            tracing::error!(%error, size, "ingest batch task failed");
+        }
+        let took = started.elapsed();
+        admission.observe(size, took);
+        metrics::histogram!("jt_ingest_batch_signals").record(size as f64);
+        metrics::histogram!("jt_ingest_flush_seconds").record(took.as_secs_f64());
+    }
+}
+
+/// Transient conflicts worth retrying the whole batch for (nothing was committed).
+const RETRIES: usize = 3;
+
+async fn flush(
+    store: Store,
+    tokens: Arc<TokenCache>,
+    config: Arc<IngestConfig>,
+    batch: Vec<Pending>,
+) {
+    let arrivals: Vec<&SignalArrival> = batch.iter().map(|p| &p.arrival).collect();
+    let mut attempt = 0;
+    let result = loop {
+        attempt += 1;
+        match run_batch(&store, &arrivals, &config.limits).await {
+            Err(error) if attempt < RETRIES && is_conflict(&error) => {
+                tracing::info!(%error, attempt, "ingest batch conflicted; retrying");
+            }
+            result => break result,
+        }
+    };
+    match result {
+        Ok(outcomes) => {
+            for (pending, outcome) in batch.into_iter().zip(outcomes) {
+                if matches!(outcome, Err(IngestError::UnknownRecorder)) {
+                    tokens.forget(&pending.arrival.target.token_hash);
+                }
+                // A closed receiver: the sender hung up. The signal is committed all the same.
+                let _ = pending.reply.send(outcome);
+            }
+        }
+        Err(error) if error.is_unavailable() => {
+            tracing::warn!(%error, size = batch.len(), "ingest batch refused: database unavailable");
+            for pending in batch {
+                let _ = pending.reply.send(Err(IngestError::Unavailable));
+            }
+        }
+        Err(error) if batch.len() > 1 => {
+            // Something in the batch broke it: write each signal alone, so only the culprit
+            // fails.
+            tracing::error!(%error, size = batch.len(), "ingest batch failed; writing its signals one by one");
+            for pending in batch {
+                Box::pin(flush(
+                    store.clone(),
+                    Arc::clone(&tokens),
+                    Arc::clone(&config),
+                    vec![pending],
+                ))
+                .await;
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, "signal could not be written");
+            for pending in batch {
+                let _ = pending.reply.send(Err(IngestError::Failed));
+            }
+        }
+    }
+}
+
+fn is_conflict(error: &StoreError) -> bool {
+    let StoreError::Database(sqlx::Error::Database(db)) = error else {
+        return false;
+    };
+    // deadlock_detected, serialization_failure
+    matches!(db.code().as_deref(), Some("40P01" | "40001"))
+}
