@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod embedded_cluster;
 mod health;
+mod ingest;
 mod isolation;
 mod pages;
 mod replay;

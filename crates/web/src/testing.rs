@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 
 use jt_store::Store;
+use jt_store::ingest::{IngestConfig, Ingestor};
 use jt_store::testing::TestDb;
 use reqwest::header;
 use tokio::sync::oneshot;
@@ -19,8 +20,11 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The store the server uses.
     pub store: Store,
+    /// The server's ingestor (to see how many signals are in flight).
+    pub ingest: Ingestor,
     db: Option<TestDb>,
-    _shutdown: oneshot::Sender<()>,
+    shutdown: oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// Starts the app on port 0 with its own fresh database.
@@ -31,14 +35,22 @@ pub async fn spawn_app() -> TestApp {
 /// [`spawn_app`] with other log-in and sign-up limits (to reach them in a few requests).
 pub async fn spawn_app_with_auth_limits(limits: AuthLimits) -> TestApp {
     let db = TestDb::new().await;
-    let mut app = spawn(db.store.clone(), limits).await;
+    let mut app = spawn(db.store.clone(), limits, IngestConfig::default()).await;
+    app.db = Some(db);
+    app
+}
+
+/// [`spawn_app`] with other ingest settings (batching, admission limits).
+pub async fn spawn_app_with_ingest(ingest: IngestConfig) -> TestApp {
+    let db = TestDb::new().await;
+    let mut app = spawn(db.store.clone(), AuthLimits::default(), ingest).await;
     app.db = Some(db);
     app
 }
 
 /// Starts the app on port 0 over a store the test provides (e.g. on a cluster it will stop).
 pub async fn spawn_app_with_store(store: Store) -> TestApp {
-    spawn(store, AuthLimits::default()).await
+    spawn(store, AuthLimits::default(), IngestConfig::default()).await
 }
 
 /// Logs to stderr when `TEST_LOG` is set (filter from `RUST_LOG`), once per test binary.
@@ -54,7 +66,7 @@ pub fn init_test_tracing() {
     });
 }
 
-async fn spawn(store: Store, limits: AuthLimits) -> TestApp {
+async fn spawn(store: Store, limits: AuthLimits, ingest: IngestConfig) -> TestApp {
     init_test_tracing();
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -67,22 +79,36 @@ async fn spawn(store: Store, limits: AuthLimits) -> TestApp {
         )
         .expect("test key"),
     };
-    let state = AppState::new(store.clone(), config).with_auth_limits(limits);
+    let state = AppState::with_ingest(store.clone(), config, ingest).with_auth_limits(limits);
+    let ingest = state.ingest.clone();
     let app = Application::from_listener(listener, state);
     let (shutdown, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.serve(async move {
+    let served = tokio::spawn(app.serve(async move {
         let _ = stopped.await;
     }));
     TestApp {
         address,
         client: reqwest::Client::new(),
         store,
+        ingest,
         db: None,
-        _shutdown: shutdown,
+        shutdown,
+        served,
     }
 }
 
 impl TestApp {
+    /// Shuts the server down gracefully and waits until it has finished; returns the test
+    /// database (still usable) for apps from [`spawn_app`].
+    pub async fn stop(self) -> Option<TestDb> {
+        let _ = self.shutdown.send(());
+        self.served
+            .await
+            .expect("server task")
+            .expect("server stopped cleanly");
+        self.db
+    }
+
     /// The test database (for apps from [`spawn_app`]).
     pub fn db(&self) -> &TestDb {
         self.db

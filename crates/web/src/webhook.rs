@@ -6,7 +6,7 @@
 //! (group commit); the task only waits for its outcome.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
@@ -22,10 +22,6 @@ use tracing::Instrument;
 use crate::AppState;
 use crate::webhook_answer::{self as answer, WebhookAnswer};
 use crate::webhook_body::{WebhookBodyError, read_webhook_body};
-
-/// Answer within this (TradingView gives up at 3 s). A signal not confirmed by then is
-/// answered 503 and still recorded; TradingView's resend is caught as a duplicate.
-const ANSWER_DEADLINE: Duration = Duration::from_millis(2_500);
 
 /// The webhook route.
 pub fn router() -> Router<AppState> {
@@ -94,7 +90,12 @@ async fn handle(
         Ok(submitted) => submitted,
         Err(refusal) => return WebhookAnswer::Refused(refusal),
     };
-    let deadline = ANSWER_DEADLINE.saturating_sub(started.elapsed());
+    // TradingView gives up at 3 s. A signal not confirmed in time is answered 503 and still
+    // recorded; TradingView's resend is caught as a duplicate.
+    let deadline = state
+        .ingest
+        .answer_deadline()
+        .saturating_sub(started.elapsed());
     let answer = match submitted.outcome(deadline).await {
         Ok(outcome) => WebhookAnswer::Recorded(outcome),
         Err(IngestError::Refused(refusal)) => WebhookAnswer::Refused(refusal),

@@ -54,6 +54,7 @@ pub(crate) struct Admission {
     /// Moving average of flush time per signal, in nanoseconds (0 = not measured yet).
     nanos_per_signal: AtomicU64,
     closing: AtomicBool,
+    admitted: AtomicU64,
 }
 
 impl Admission {
@@ -64,6 +65,7 @@ impl Admission {
             per_user: Mutex::new(HashMap::new()),
             nanos_per_signal: AtomicU64::new(0),
             closing: AtomicBool::new(false),
+            admitted: AtomicU64::new(0),
         }
     }
 
@@ -92,6 +94,7 @@ impl Admission {
             *mine += 1;
         }
         self.queued.fetch_add(1, Ordering::AcqRel);
+        self.admitted.fetch_add(1, Ordering::AcqRel);
         Ok(Ticket {
             admission: std::sync::Arc::clone(self),
             user,
@@ -131,6 +134,11 @@ impl Admission {
     /// Signals admitted and not yet answered.
     pub(crate) fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)
+    }
+
+    /// Signals admitted since start.
+    pub(crate) fn admitted(&self) -> u64 {
+        self.admitted.load(Ordering::Acquire)
     }
 }
 

@@ -33,6 +33,9 @@ pub struct IngestConfig {
     pub max_wait: Duration,
     /// Signals one user may have in flight (429 beyond).
     pub per_user_in_flight: usize,
+    /// How long a webhook waits for its signal's commit before answering 503 "not
+    /// confirmed" (TradingView gives up at 3 s); the signal is still recorded.
+    pub answer_deadline: Duration,
     /// Parsing limits.
     pub limits: Limits,
 }
@@ -46,6 +49,7 @@ impl Default for IngestConfig {
             queue_floor: 2_000,
             max_wait: Duration::from_millis(1500),
             per_user_in_flight: 1_000,
+            answer_deadline: Duration::from_millis(2_500),
             limits: Limits::default(),
         }
     }
@@ -65,6 +69,7 @@ struct Inner {
     admission: Arc<Admission>,
     tokens: Arc<TokenCache>,
     body_limit: usize,
+    answer_deadline: Duration,
 }
 
 #[derive(Debug)]
@@ -126,8 +131,14 @@ impl Ingestor {
                 admission,
                 tokens,
                 body_limit: config.limits.max_body_bytes,
+                answer_deadline: config.answer_deadline,
             }),
         }
+    }
+
+    /// How long callers wait for a commit before answering "not confirmed".
+    pub fn answer_deadline(&self) -> Duration {
+        self.inner.answer_deadline
     }
 
     /// The largest body recorded whole; read one byte more to know a body is over it.
@@ -166,6 +177,11 @@ impl Ingestor {
     /// Signals admitted and not yet answered.
     pub fn in_flight(&self) -> usize {
         self.inner.admission.queued()
+    }
+
+    /// Signals admitted since start (each one is recorded).
+    pub fn admitted(&self) -> u64 {
+        self.inner.admission.admitted()
     }
 }
 

@@ -1,0 +1,267 @@
+//! Group commit: many recorders and users per transaction, strict order per recorder, one
+//! bad signal failing alone, the database down → 503 for everything in flight.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{SubsecRound, Utc};
+use jt_store::ingest::{IngestConfig, IngestOutcome, Ingestor, Rejection, SignalArrival};
+use jt_store::{RecorderId, UserId};
+use jt_web::testing::{spawn_app, spawn_app_with_store};
+
+use super::{
+    assert_replay_matches, lock_recorder, recorder, stored, wait_for_in_flight,
+    wait_for_lock_waiters,
+};
+use crate::support::{TempDataDir, dedicated_store};
+
+#[tokio::test]
+async fn a_batch_spans_recorders_and_users_keeps_each_recorders_order_and_isolates_bad_signals() {
+    let app = spawn_app().await;
+    // One shard: everything queues behind the locked recorder below.
+    let ingestor = Ingestor::start(
+        app.store.clone(),
+        IngestConfig {
+            shards: 1,
+            ..IngestConfig::default()
+        },
+    );
+    let mut recorders: Vec<(UserId, RecorderId, String)> = Vec::new();
+    for u in 0..3 {
+        let user = app.create_user(&format!("trader{u}@example.com")).await;
+        for r in 0..3 {
+            let (id, url) = recorder(&app, &user, &format!("strategy {r}")).await;
+            let token = url.rsplit('/').next().unwrap().to_owned();
+            recorders.push((user.id, id, token));
+        }
+    }
+    // The first recorder's row is locked: whatever its shard takes first blocks, and
+    // everything submitted meanwhile piles up behind it into the next batches.
+    let (first_user, first_recorder, _) = recorders[0].clone();
+    let mut lock = lock_recorder(&app.store, first_user, first_recorder).await;
+    let mut sent: BTreeMap<RecorderId, Vec<String>> = BTreeMap::new();
+    let mut waiting = Vec::new();
+    for i in 0..180 {
+        let (_, recorder, token) = &recorders[i % recorders.len()];
+        let body = match i {
+            40 => "BUY 0 NQ1! @ 25600".to_owned(),
+            // The same id as signal 0 of this recorder (i = 0): a duplicate.
+            81 => r#"{"action":"buy","ticker":"NQ1!","quantity":1,"price":25600,"id":"s0"}"#
+                .to_owned(),
+            _ => format!(
+                r#"{{"action":"{}","ticker":"NQ1!","quantity":1,"price":{},"id":"s{i}"}}"#,
+                if i % 4 == 3 { "sell" } else { "buy" },
+                25600 + i
+            ),
+        };
+        let target = ingestor.target(token).await.unwrap().expect("live token");
+        let arrival = SignalArrival {
+            target,
+            body: body.clone().into_bytes(),
+            content_type: Some("text/plain".to_owned()),
+            source_ip: None,
+            received_at: Utc::now().trunc_subsecs(6),
+        };
+        waiting.push((i, ingestor.submit(arrival).expect("admitted")));
+        sent.entry(*recorder).or_default().push(body);
+    }
+    wait_for_lock_waiters(&mut lock, 1).await;
+    assert_eq!(ingestor.in_flight(), 180);
+    lock.commit().await.unwrap();
+
+    let mut outcomes = BTreeMap::new();
+    for (i, submitted) in waiting {
+        outcomes.insert(i, submitted.outcome(Duration::from_secs(60)).await.unwrap());
+    }
+    assert!(
+        matches!(
+            &outcomes[&40],
+            IngestOutcome::Rejected {
+                rejection: Rejection::Invalid(_),
+                ..
+            }
+        ),
+        "{:?}",
+        outcomes[&40]
+    );
+    let IngestOutcome::Accepted {
+        signal_id: first, ..
+    } = outcomes[&0]
+    else {
+        panic!("{:?}", outcomes[&0]);
+    };
+    assert!(
+        matches!(outcomes[&81], IngestOutcome::Duplicate { original_signal_id, .. } if original_signal_id == first),
+        "{:?}",
+        outcomes[&81]
+    );
+    let accepted = outcomes
+        .values()
+        .filter(|o| matches!(o, IngestOutcome::Accepted { .. }))
+        .count();
+    assert_eq!(accepted, 178, "all but the bad one and the duplicate");
+
+    // Per recorder: stored in exactly the order submitted, sequence numbers 1..=20.
+    for (user, recorder, _) in &recorders {
+        let mut tx = app.store.tenant(*user).await.unwrap();
+        let bodies: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "select seq, raw_body from recorded_signals where recorder_id = $1 order by seq",
+        )
+        .bind(recorder)
+        .fetch_all(tx.conn())
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let seqs: Vec<i64> = bodies.iter().map(|b| b.0).collect();
+        assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+        let bodies: Vec<String> = bodies
+            .into_iter()
+            .map(|(_, b)| String::from_utf8(b).unwrap())
+            .collect();
+        assert_eq!(&bodies, &sent[recorder], "order of {recorder}");
+        let applied = stored(&app.store, *user, *recorder)
+            .await
+            .iter()
+            .filter(|(_, s)| s == "accepted")
+            .count();
+        assert_replay_matches(&app.store, *recorder, applied).await;
+    }
+
+    // Group commit: 180 signals in a handful of transactions, some shared across users.
+    let mut admin = app.store.admin("test").await.unwrap();
+    let rows: Vec<(String, UserId)> =
+        sqlx::query_as("select xmin::text, user_id from recorded_signals")
+            .fetch_all(admin.conn())
+            .await
+            .unwrap();
+    admin.commit().await.unwrap();
+    let mut users_per_transaction: BTreeMap<String, BTreeSet<UserId>> = BTreeMap::new();
+    for (xmin, user) in rows {
+        users_per_transaction.entry(xmin).or_default().insert(user);
+    }
+    assert!(
+        users_per_transaction.len() <= 3,
+        "{} transactions for 180 signals",
+        users_per_transaction.len()
+    );
+    assert!(users_per_transaction.values().any(|users| users.len() == 3));
+}
+
+#[tokio::test]
+async fn a_batch_cannot_lock_or_overwrite_another_tenants_recorder() {
+    let app = spawn_app().await;
+    let alice = app.create_user("alice@example.com").await;
+    let bob = app.create_user("bob@example.com").await;
+    let (bobs, bobs_url) = recorder(&app, &bob, "bob's").await;
+    assert_eq!(
+        app.post_webhook(&bobs_url, "BUY 1 NQ1! @ 25600")
+            .await
+            .status(),
+        200
+    );
+    let bobs_hash = hex_of_token(&bobs_url);
+
+    // Alice's group naming Bob's recorder (with its real token hash): nothing is locked or
+    // numbered, so nothing would be written.
+    let mut tx = app.store.tenant(alice.id).await.unwrap();
+    let facts: serde_json::Value = sqlx::query_scalar("select ingest_prepare($1)")
+        .bind(serde_json::json!([{
+            "user_id": alice.id, "recorders": [{"id": bobs, "n": 5, "token_hash": bobs_hash}],
+            "positions": [], "client_ids": [], "bodies": [], "roots": []
+        }]))
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(facts[0]["recorders"], serde_json::json!([]));
+    // Nor can a write under Alice overwrite Bob's position row.
+    let overwrite = sqlx::query("select ingest_write($1)")
+        .bind(serde_json::json!([{
+            "user_id": alice.id, "signals": [], "trades": [],
+            "positions": [{"recorder_id": bobs, "root": "NQ", "side": "flat", "quantity": 0,
+                "avg_entry_price": "0", "realized_pnl": "0", "commission": "0",
+                "signal_count": 1, "last_signal_seq": 1, "engine_state": {}}]
+        }]))
+        .execute(tx.conn())
+        .await;
+    assert!(overwrite.is_err(), "row-level security refuses it");
+    drop(tx);
+
+    let positions = app
+        .api_json(&bob, &format!("/api/v1/recorders/{bobs}/positions"))
+        .await;
+    assert_eq!(positions[0]["quantity"], 1);
+    let signals = stored(&app.store, bob.id, bobs).await;
+    assert_eq!(signals.len(), 1);
+    assert_eq!(
+        app.post_webhook(&bobs_url, "BUY 1 NQ1! @ 25610")
+            .await
+            .status(),
+        200
+    );
+    let signals = stored(&app.store, bob.id, bobs).await;
+    assert_eq!(
+        signals.last().unwrap().0,
+        2,
+        "Bob's sequence was not bumped by Alice"
+    );
+}
+
+fn hex_of_token(url: &str) -> String {
+    let token = url.rsplit('/').next().unwrap();
+    hex::encode(jt_store::webhook_token::webhook_token_hash(token))
+}
+
+#[tokio::test]
+async fn the_database_stopping_mid_batch_answers_503_to_every_signal_in_flight() {
+    let dir = TempDataDir::new();
+    let (cluster, store) = dedicated_store(dir.path()).await;
+    let app = spawn_app_with_store(store).await;
+    let user = app.create_user("trader@example.com").await;
+    let (id, url) = recorder(&app, &user, "strategy").await;
+    assert_eq!(
+        app.post_webhook(&url, "BUY 1 NQ1! @ 25600").await.status(),
+        200
+    );
+
+    let mut lock = lock_recorder(&app.store, user.id, id).await;
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let request = app
+            .client
+            .post(&url)
+            .header("content-type", "text/plain")
+            .body(format!("BUY 1 NQ1! @ {}", 25601 + i));
+        sends.spawn(async move { request.send().await.unwrap().status().as_u16() });
+    }
+    wait_for_lock_waiters(&mut lock, 1).await;
+    wait_for_in_flight(&app, 10).await;
+    let mut cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop().expect("stop");
+        cluster
+    })
+    .await
+    .unwrap();
+    drop(lock);
+    let statuses = sends.join_all().await;
+    assert_eq!(statuses, vec![503; 10], "never 200 without a commit");
+
+    tokio::task::spawn_blocking(move || cluster.start().expect("restart"))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = app.post_webhook(&url, "BUY 1 NQ1! @ 25620").await.status();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no recovery: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Nothing of the failed batch was written: the sequence goes on from 2.
+    let rows = stored(&app.store, user.id, id).await;
+    assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 2]);
+    assert_replay_matches(&app.store, id, 2).await;
+}
