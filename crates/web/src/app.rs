@@ -13,6 +13,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, AuthLimits, AuthState};
+use crate::server::ServerLimits;
 use crate::{api, health, pages, request_span, static_assets, webhook};
 
 /// What every handler can reach.
@@ -104,6 +105,7 @@ async fn unknown_route(uri: axum::http::Uri) -> axum::response::Response {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    limits: ServerLimits,
 }
 
 impl Application {
@@ -118,7 +120,13 @@ impl Application {
         Self {
             listener,
             router: router(state),
+            limits: ServerLimits::default(),
         }
+    }
+
+    /// The same application with other server timeouts and caps (tests use small ones).
+    pub fn with_limits(self, limits: ServerLimits) -> Self {
+        Self { limits, ..self }
     }
 
     /// The address actually bound.
@@ -126,17 +134,12 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves, then finishes in-flight requests (within the
+    /// limits' shutdown grace).
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        crate::server::serve(self.listener, self.router, self.limits, shutdown).await
     }
 }
