@@ -9,7 +9,7 @@ use reqwest::header;
 use tokio::sync::oneshot;
 
 use crate::auth::{AuthLimits, SESSION_COOKIE};
-use crate::{AppState, Application, WebConfig};
+use crate::{AppState, Application, ServerLimits, WebConfig};
 
 /// A running server for one test; it stops when this is dropped.
 pub struct TestApp {
@@ -31,17 +31,25 @@ pub async fn spawn_app() -> TestApp {
 /// [`spawn_app`] with other log-in and sign-up limits (to reach them in a few requests).
 pub async fn spawn_app_with_auth_limits(limits: AuthLimits) -> TestApp {
     let db = TestDb::new().await;
-    let mut app = spawn(db.store.clone(), limits).await;
+    let mut app = spawn(db.store.clone(), limits, ServerLimits::default()).await;
+    app.db = Some(db);
+    app
+}
+
+/// [`spawn_app`] with other server timeouts and caps (small ones, to reach them quickly).
+pub async fn spawn_app_with_server_limits(server: ServerLimits) -> TestApp {
+    let db = TestDb::new().await;
+    let mut app = spawn(db.store.clone(), AuthLimits::default(), server).await;
     app.db = Some(db);
     app
 }
 
 /// Starts the app on port 0 over a store the test provides (e.g. on a cluster it will stop).
 pub async fn spawn_app_with_store(store: Store) -> TestApp {
-    spawn(store, AuthLimits::default()).await
+    spawn(store, AuthLimits::default(), ServerLimits::default()).await
 }
 
-async fn spawn(store: Store, limits: AuthLimits) -> TestApp {
+async fn spawn(store: Store, limits: AuthLimits, server: ServerLimits) -> TestApp {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("bind port 0");
@@ -54,7 +62,7 @@ async fn spawn(store: Store, limits: AuthLimits) -> TestApp {
         .expect("test key"),
     };
     let state = AppState::new(store.clone(), config).with_auth_limits(limits);
-    let app = Application::from_listener(listener, state);
+    let app = Application::from_listener(listener, state).with_limits(server);
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.serve(async move {
         let _ = stopped.await;
