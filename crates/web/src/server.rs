@@ -260,3 +260,7 @@ impl Body for DeadlineBody {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;
