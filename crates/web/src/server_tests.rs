@@ -108,7 +108,10 @@ async fn shutdown_stops_accepting_and_lets_the_request_in_flight_finish() {
     let answer = read_all(stream).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // The handler saw the client's address (ConnectInfo).
-    assert!(answer.ends_with(&format!("done for port {local_port}")), "{answer}");
+    assert!(
+        answer.ends_with(&format!("done for port {local_port}")),
+        "{answer}"
+    );
     tokio::time::timeout(DEADLINE, running.served)
         .await
         .unwrap()
