@@ -2,18 +2,15 @@
 //! over-long values in every alert field, sign-up email, recorder and token names. Always a
 //! clear 4xx, stored as rejected where it is a signal, never a 500.
 
+use jt_web::ServerLimits;
 use jt_web::testing::{TestApp, TestUser, spawn_app};
 use serde_json::{Value, json};
 
 use crate::pages::{signed_up, submit};
+use crate::server_limits::app_with_webhook;
 
 async fn app_with_recorder() -> (TestApp, TestUser, String, String) {
-    let app = spawn_app().await;
-    let user = app.create_user("trader@example.com").await;
-    let recorder = app.create_recorder(&user, "NQ strategy").await;
-    let url = recorder["webhook_url"].as_str().unwrap().to_owned();
-    let id = recorder["id"].as_str().unwrap().to_owned();
-    (app, user, id, url)
+    app_with_webhook(ServerLimits::default()).await
 }
 
 /// A valid alert with `field` set to `value` (an alias replaces its primary name, which would

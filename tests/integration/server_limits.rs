@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use jt_web::ServerLimits;
-use jt_web::testing::{TestApp, spawn_app_with_server_limits};
+use jt_web::testing::{TestApp, TestUser, spawn_app_with_server_limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -12,12 +12,14 @@ use tokio::net::TcpStream;
 const DEADLINE: Duration = Duration::from_secs(30);
 const BUY: &str = r#"{"action":"buy","ticker":"NQ1!","quantity":1,"price":25600}"#;
 
-async fn app_with_webhook(limits: ServerLimits) -> (TestApp, String) {
+/// An app with `limits`, a user and one recorder: `(app, user, recorder id, webhook URL)`.
+pub(crate) async fn app_with_webhook(limits: ServerLimits) -> (TestApp, TestUser, String, String) {
     let app = spawn_app_with_server_limits(limits).await;
     let user = app.create_user("trader@example.com").await;
     let recorder = app.create_recorder(&user, "NQ strategy").await;
-    let url = recorder["webhook_url"].as_str().unwrap().to_owned();
-    (app, url)
+    let field = |name: &str| recorder[name].as_str().unwrap_or_default().to_owned();
+    let (id, url) = (field("id"), field("webhook_url"));
+    (app, user, id, url)
 }
 
 /// A raw client that has sent `bytes` and then stalls.
@@ -64,7 +66,7 @@ async fn stalled_clients_are_disconnected_while_a_normal_webhook_answers_fast() 
         body_read_timeout: timeout,
         ..ServerLimits::default()
     };
-    let (app, url) = app_with_webhook(limits).await;
+    let (app, _, _, url) = app_with_webhook(limits).await;
     let path = url.trim_start_matches(&app.address).to_owned();
     let started = Instant::now();
 
@@ -122,7 +124,7 @@ async fn the_connection_cap_holds_new_connections_until_a_slot_frees() {
         max_connections: 2,
         ..ServerLimits::default()
     };
-    let (app, url) = app_with_webhook(limits).await;
+    let (app, _, _, url) = app_with_webhook(limits).await;
     // Two silent connections fill the cap (with the set-up client's idle one, one waits in
     // the listen backlog).
     let first = stalled(&app, b"").await;

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
+use axum::http::StatusCode;
 
 use crate::BodyTimedOut;
 
@@ -32,6 +33,16 @@ pub enum BodyError {
     /// (answer 400, if the sender is still there to read it).
     #[error("the request body could not be read: the connection broke or its encoding is invalid")]
     Broken,
+}
+
+impl BodyError {
+    /// The status to answer with: 408 for a stalled body, 400 for a broken one.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::Broken => StatusCode::BAD_REQUEST,
+        }
+    }
 }
 
 /// Reads `body` up to `limit + 1` bytes and stops there: the rest of a longer body is never

@@ -65,7 +65,7 @@ async fn read_and_report(
             axum::http::StatusCode::OK,
             format!("len={} over={}", read.bytes.len(), read.over_limit),
         ),
-        Err(error) => (axum::http::StatusCode::REQUEST_TIMEOUT, error.to_string()),
+        Err(error) => (error.status(), error.to_string()),
     };
     let _ = report.send(outcome);
     answer
