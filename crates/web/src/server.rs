@@ -9,10 +9,12 @@
 //! Only HTTP/1.1 is served (the `auto` builder's protocol sniffing reads without any timeout,
 //! hyper #3756; no client of ours needs HTTP/2 without TLS).
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -165,10 +167,14 @@ impl Connection {
     async fn run(mut self, stream: TcpStream) {
         // A connection that never sends a byte: hyper's header timer is not trusted with it
         // (hyper #3756), so it gets its own, shorter deadline.
-        let first_byte = tokio::time::timeout(self.limits.first_byte_timeout, stream.readable());
+        // `peek`, not `readable()`: readiness may be reported before any byte is there.
+        let mut first = [0u8; 1];
+        let first_byte =
+            tokio::time::timeout(self.limits.first_byte_timeout, stream.peek(&mut first));
         tokio::select! {
-            ready = first_byte => match ready {
-                Ok(Ok(())) => {}
+            peeked = first_byte => match peeked {
+                // Data (or a clean close, which hyper handles).
+                Ok(Ok(_)) => {}
                 Ok(Err(_)) | Err(_) => return,
             },
             () = stop_requested(&mut self.stopping) => return,
@@ -176,11 +182,21 @@ impl Connection {
         // Answers are small and written whole: send them without Nagle's delay.
         let _ = stream.set_nodelay(true);
         let (router, peer, body_timeout) = (self.router, self.peer, self.limits.body_read_timeout);
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&in_flight);
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let (mut parts, body) = request.into_parts();
             parts.extensions.insert(ConnectInfo(peer));
             let body = DeadlineBody::new(body, body_timeout);
-            router.clone().call(hyper::Request::from_parts(parts, body))
+            let guard = InFlight::enter(&counter);
+            let answer = router.clone().call(hyper::Request::from_parts(parts, body));
+            async move {
+                let response = answer.await?;
+                Ok::<_, Infallible>(response.map(|body| GuardedBody {
+                    body,
+                    _guard: guard,
+                }))
+            }
         });
         let connection = self.http.serve_connection(TokioIo::new(stream), service);
         let mut connection = pin!(connection);
@@ -188,13 +204,83 @@ impl Connection {
             result = connection.as_mut() => result,
             () = stop_requested(&mut self.stopping) => {
                 connection.as_mut().graceful_shutdown();
-                connection.await
+                finish_or_drop_when_idle(connection, &in_flight).await
             }
         };
         if let Err(error) = result {
             // Timeouts, resets and malformed requests: the client's problem, not ours.
             tracing::debug!(%error, "connection ended with an error");
         }
+    }
+}
+
+/// After `graceful_shutdown`, hyper finishes a request in flight, and closes an idle
+/// connection at once; but a connection still receiving a request head would be kept until
+/// its header timeout. Such a connection (nothing handed to the router, checked a few times a
+/// second) is dropped: nothing was received from it yet.
+async fn finish_or_drop_when_idle<C>(
+    mut connection: Pin<&mut C>,
+    in_flight: &AtomicUsize,
+) -> C::Output
+where
+    C: Future<Output = Result<(), hyper::Error>>,
+{
+    loop {
+        tokio::select! {
+            biased;
+            result = connection.as_mut() => return result,
+            () = tokio::time::sleep(IDLE_CHECK) => {
+                if in_flight.load(Ordering::Acquire) == 0 {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// How often a stopping connection checks whether it still serves a request.
+const IDLE_CHECK: Duration = Duration::from_millis(250);
+
+/// Counts a request from the moment hyper hands it to the router until hyper drops its
+/// response body (the answer has been written out).
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(counter))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request counted while hyper writes it.
+struct GuardedBody {
+    body: axum::body::Body,
+    _guard: InFlight,
+}
+
+impl Body for GuardedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

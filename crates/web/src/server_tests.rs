@@ -138,3 +138,52 @@ async fn shutdown_gives_up_on_requests_that_outlast_the_grace_period() {
     assert!(stopping.elapsed() >= grace);
     assert_eq!(read_all(stream).await, "", "dropped without an answer");
 }
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_after_the_first_byte_timeout() {
+    // The header timer is long here: only the first-byte timeout can close it this early.
+    let first_byte = Duration::from_millis(300);
+    let running = start(ServerLimits {
+        first_byte_timeout: first_byte,
+        header_read_timeout: Duration::from_secs(60),
+        ..ServerLimits::default()
+    })
+    .await;
+    let opened = Instant::now();
+    let silent = TcpStream::connect(running.addr).await.unwrap();
+    assert_eq!(read_all(silent).await, "");
+    let closed_after = opened.elapsed();
+    assert!(
+        closed_after >= first_byte && closed_after < Duration::from_secs(10),
+        "closed after {closed_after:?}"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_drops_connections_still_waiting_for_a_request_head() {
+    // Long timeouts and grace: only the shutdown can close these connections quickly.
+    let mut running = start(ServerLimits {
+        header_read_timeout: Duration::from_secs(60),
+        shutdown_grace: Duration::from_secs(60),
+        ..ServerLimits::default()
+    })
+    .await;
+    let mut half_header = TcpStream::connect(running.addr).await.unwrap();
+    half_header
+        .write_all(b"GET /slow HTTP/1.1\r\nhost: te")
+        .await
+        .unwrap();
+    let in_flight = request_in_flight(&mut running).await;
+    let stopping = Instant::now();
+    running.stop.send(()).unwrap();
+    assert_eq!(read_all(half_header).await, "", "dropped without an answer");
+    assert!(stopping.elapsed() < Duration::from_secs(10));
+    // The request in flight is still served.
+    running.release.add_permits(1);
+    assert!(read_all(in_flight).await.starts_with("HTTP/1.1 200"));
+    tokio::time::timeout(DEADLINE, running.served)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
