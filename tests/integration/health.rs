@@ -48,7 +48,7 @@ async fn readyz_turns_503_while_postgres_is_stopped_and_recovers_without_a_resta
     assert_eq!(cluster.port(), port_before, "restarts on the same port");
     // The pool drops dead connections and reconnects on its own; allow it a few tries.
     let mut status = 0;
-    for _ in 0..20 {
+    for _ in 0..600 {
         status = app.get_readyz().await.status().as_u16();
         if status == 200 {
             break;
@@ -91,7 +91,7 @@ async fn webhooks_answer_503_while_postgres_is_stopped_and_record_again_after() 
         .await
         .expect("join");
     let mut status = 0;
-    for _ in 0..20 {
+    for _ in 0..600 {
         status = app
             .post_webhook(&url, "BUY 1 NQ1! @ 25620")
             .await

@@ -37,9 +37,9 @@ impl Drop for TempDataDir {
     }
 }
 
-/// Waits (bounded) until a process has exited.
+/// Waits (bounded, generously: the machine may be loaded) until a process has exited.
 pub fn wait_until_gone(pid: u32) {
-    for _ in 0..200 {
+    for _ in 0..1200 {
         let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
             !stat
                 .rsplit(')')

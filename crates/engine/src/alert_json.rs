@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::alert::{Action, Alert, AlertFormat, Limits};
+use crate::alert_caps::{
+    LineBreaks, MAX_ACTION_CHARS, MAX_ID_CHARS, MAX_NUMBER_CHARS, MAX_TICKER_CHARS, MAX_TIME_CHARS,
+    check_extra, check_text, excerpt_of,
+};
 use crate::alert_values::{parse_price, parse_quantity, parse_target};
 use crate::error::AlertError;
 use crate::symbol::Symbol;
@@ -29,6 +33,21 @@ enum Field {
 }
 
 const FIELD_COUNT: usize = 9;
+
+impl Field {
+    /// The longest text the field may hold (`alert_caps`).
+    fn max_chars(self) -> usize {
+        match self {
+            Field::Action | Field::MarketPosition => MAX_ACTION_CHARS,
+            Field::Ticker => MAX_TICKER_CHARS,
+            Field::Quantity | Field::Price | Field::PositionSize | Field::MarketPositionSize => {
+                MAX_NUMBER_CHARS
+            }
+            Field::Id => MAX_ID_CHARS,
+            Field::Time => MAX_TIME_CHARS,
+        }
+    }
+}
 
 /// `(field, priority)` of a lower-cased key; `None` for extra fields.
 fn classify(key: &str) -> Option<(Field, u8)> {
@@ -64,7 +83,7 @@ pub(crate) fn parse_json_alert(
     limits: &Limits,
 ) -> Result<Alert, AlertError> {
     let value: Value = serde_json::from_str(content).map_err(|e| AlertError::InvalidJson {
-        detail: e.to_string(),
+        detail: excerpt_of(&e.to_string(), 200),
     })?;
     let Value::Object(object) = value else {
         return Err(AlertError::NotAnObject {
@@ -72,40 +91,49 @@ pub(crate) fn parse_json_alert(
         });
     };
     let (chosen, extras) = choose_fields(&object);
-    let get = |f: Field| chosen[f as usize].map(|(_, key, value)| (key, value));
+    // Every field's text passes the caps and the character rule before anything reads (and
+    // might quote) it.
+    let read = |f: Field| -> Result<Option<(&str, Cow<'_, str>)>, AlertError> {
+        match chosen[f as usize] {
+            Some((_, key, value)) => Ok(Some((key, field_text(f, key, value)?))),
+            None => Ok(None),
+        }
+    };
 
     let target = read_target(
-        get(Field::PositionSize),
-        get(Field::MarketPosition),
-        get(Field::MarketPositionSize),
+        read(Field::PositionSize)?,
+        read(Field::MarketPosition)?,
+        read(Field::MarketPositionSize)?,
         limits,
     )?;
-    let action = match get(Field::Action) {
-        Some((key, value)) => {
-            let word = text_of(key, value)?;
-            Action::parse(&word).ok_or_else(|| AlertError::UnknownAction {
-                field: key.to_owned(),
-                value: word.into_owned(),
-            })?
-        }
+    let action = match read(Field::Action)? {
+        Some((key, word)) => Action::parse(&word).ok_or_else(|| AlertError::UnknownAction {
+            field: key.to_owned(),
+            value: word.into_owned(),
+        })?,
         None if target.is_some() => Action::Target,
         None => return Err(AlertError::MissingAction),
     };
-    let (ticker_key, ticker_value) = get(Field::Ticker).ok_or(AlertError::MissingTicker)?;
-    let ticker = text_of(ticker_key, ticker_value)?.trim().to_owned();
+    let (ticker_key, ticker) = read(Field::Ticker)?.ok_or(AlertError::MissingTicker)?;
+    let ticker = ticker.into_owned();
     let symbol = Symbol::parse(&ticker).map_err(|source| AlertError::Symbol {
         field: ticker_key.to_owned(),
         value: ticker.clone(),
         source: Box::new(source),
     })?;
-    let quantity = match get(Field::Quantity) {
-        Some((key, value)) => Some(parse_quantity(key, &text_of(key, value)?, limits)?),
+    let quantity = match read(Field::Quantity)? {
+        Some((key, text)) => Some(parse_quantity(key, &text, limits)?),
         None => None,
     };
-    let price = match get(Field::Price) {
-        Some((key, value)) => Some(parse_price(key, &text_of(key, value)?, limits)?),
+    let price = match read(Field::Price)? {
+        Some((key, text)) => Some(parse_price(key, &text, limits)?),
         None => None,
     };
+    let id = optional_text(read(Field::Id)?);
+    let time = optional_text(read(Field::Time)?);
+    for (key, value) in &extras {
+        check_extra(key, value)?;
+    }
     Ok(Alert {
         action,
         ticker,
@@ -113,8 +141,8 @@ pub(crate) fn parse_json_alert(
         quantity,
         price,
         target,
-        id: optional_text(get(Field::Id))?,
-        time: optional_text(get(Field::Time))?,
+        id,
+        time,
         extras,
         format: AlertFormat::Json,
         raw: raw.to_owned(),
@@ -163,19 +191,18 @@ fn classify_key(key: &str) -> Option<(Field, u8)> {
 
 /// The target position from `position_size` and/or `market_position` + `market_position_size`.
 fn read_target(
-    position_size: Option<(&str, &Value)>,
-    market_position: Option<(&str, &Value)>,
-    market_size: Option<(&str, &Value)>,
+    position_size: Option<(&str, Cow<'_, str>)>,
+    market_position: Option<(&str, Cow<'_, str>)>,
+    market_size: Option<(&str, Cow<'_, str>)>,
     limits: &Limits,
 ) -> Result<Option<i64>, AlertError> {
     let from_size = match position_size {
-        Some((key, value)) => Some(parse_target(key, &text_of(key, value)?, limits)?),
+        Some((key, text)) => Some(parse_target(key, &text, limits)?),
         None => None,
     };
     let from_market = match market_position {
-        Some((key, value)) => {
-            let word = text_of(key, value)?;
-            let sign = match word.trim().to_ascii_lowercase().as_str() {
+        Some((key, word)) => {
+            let sign = match word.to_ascii_lowercase().as_str() {
                 "flat" => 0,
                 "long" => 1,
                 "short" => -1,
@@ -194,9 +221,9 @@ fn read_target(
             };
             match (sign, market_size) {
                 (0, _) => Some(0),
-                (_, Some((size_key, size_value))) => {
+                (_, Some((size_key, size_text))) => {
                     // The sign comes from market_position; the size is absolute.
-                    let size = parse_target(size_key, &text_of(size_key, size_value)?, limits)?;
+                    let size = parse_target(size_key, &size_text, limits)?;
                     Some(sign * size.abs())
                 }
                 (_, None) => {
@@ -218,6 +245,16 @@ fn read_target(
     }
 }
 
+/// A field's text, trimmed and checked against its cap and the character rule.
+fn field_text<'a>(field: Field, key: &str, value: &'a Value) -> Result<Cow<'a, str>, AlertError> {
+    let text = match text_of(key, value)? {
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+        Cow::Owned(text) => Cow::Owned(text.trim().to_owned()),
+    };
+    check_text(key, &text, field.max_chars(), LineBreaks::Refused)?;
+    Ok(text)
+}
+
 /// The text of a scalar value: strings as given, numbers as their shortest decimal text.
 fn text_of<'a>(key: &str, value: &'a Value) -> Result<Cow<'a, str>, AlertError> {
     match value {
@@ -230,14 +267,11 @@ fn text_of<'a>(key: &str, value: &'a Value) -> Result<Cow<'a, str>, AlertError> 
     }
 }
 
-/// An optional free-text field (id, time); blank counts as absent.
-fn optional_text(entry: Option<(&str, &Value)>) -> Result<Option<String>, AlertError> {
-    let Some((key, value)) = entry else {
-        return Ok(None);
-    };
-    let text = text_of(key, value)?;
-    let text = text.trim();
-    Ok((!text.is_empty()).then(|| text.to_owned()))
+/// An optional free-text field (id, time), already trimmed; blank counts as absent.
+fn optional_text(entry: Option<(&str, Cow<'_, str>)>) -> Option<String> {
+    entry
+        .map(|(_, text)| text.into_owned())
+        .filter(|text| !text.is_empty())
 }
 
 fn type_name(value: &Value) -> &'static str {

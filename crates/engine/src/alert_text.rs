@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 
 use crate::alert::{Action, Alert, AlertFormat, Limits};
+use crate::alert_caps::{
+    LineBreaks, MAX_ACTION_CHARS, MAX_NUMBER_CHARS, MAX_TICKER_CHARS, check_text, excerpt_of,
+};
 use crate::alert_values::{parse_price, parse_quantity};
 use crate::error::AlertError;
 use crate::symbol::Symbol;
@@ -16,28 +19,36 @@ pub(crate) fn parse_text_alert(
     raw: &str,
     limits: &Limits,
 ) -> Result<Alert, AlertError> {
+    // Tab and line breaks separate words like spaces; any other control character is refused
+    // before anything quotes the text.
+    check_text("the text alert", content, usize::MAX, LineBreaks::Allowed)?;
     let bad = |problem: &str| AlertError::BadText {
-        text: content.chars().take(QUOTE_CHARS).collect(),
+        text: excerpt_of(content, QUOTE_CHARS),
         problem: problem.to_owned(),
     };
     let mut tokens = content.split_whitespace().peekable();
     let word = tokens.next().ok_or(AlertError::Empty)?;
+    check_text("action", word, MAX_ACTION_CHARS, LineBreaks::Refused)?;
     let action = Action::parse(word).ok_or_else(|| AlertError::UnknownAction {
         field: "action".to_owned(),
-        value: word.chars().take(QUOTE_CHARS).collect(),
+        value: word.to_owned(),
     })?;
 
     // A quantity starts with a digit; a ticker never does (roots start with a letter).
     let quantity = match tokens
         .next_if(|t| t.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+'))
     {
-        Some(q) => Some(parse_quantity("quantity", q, limits)?),
+        Some(q) => {
+            check_text("quantity", q, MAX_NUMBER_CHARS, LineBreaks::Refused)?;
+            Some(parse_quantity("quantity", q, limits)?)
+        }
         None => None,
     };
     let ticker = tokens
         .next()
         .ok_or_else(|| bad("the ticker is missing"))?
         .to_owned();
+    check_text("ticker", &ticker, MAX_TICKER_CHARS, LineBreaks::Refused)?;
     let symbol = Symbol::parse(&ticker).map_err(|source| AlertError::Symbol {
         field: "ticker".to_owned(),
         value: ticker.clone(),
@@ -60,18 +71,21 @@ pub(crate) fn parse_text_alert(
         Some(t) => {
             return Err(bad(&format!(
                 "\"{}\" is not expected after the ticker",
-                t.chars().take(QUOTE_CHARS).collect::<String>()
+                excerpt_of(t, QUOTE_CHARS)
             )));
         }
     };
     let price = match price_text {
-        Some(t) => Some(parse_price("price", t, limits)?),
+        Some(t) => {
+            check_text("price", t, MAX_NUMBER_CHARS, LineBreaks::Refused)?;
+            Some(parse_price("price", t, limits)?)
+        }
         None => None,
     };
     if let Some(extra) = tokens.next() {
         return Err(bad(&format!(
             "\"{}\" is not expected after the price",
-            extra.chars().take(QUOTE_CHARS).collect::<String>()
+            excerpt_of(extra, QUOTE_CHARS)
         )));
     }
     Ok(Alert {

@@ -77,6 +77,35 @@ pub enum AlertError {
         /// The limit.
         max: usize,
     },
+    /// A control character (NUL, another C0 character or DEL) in a field; tab and line
+    /// breaks are allowed only in free text such as `comment`.
+    #[error(
+        "{field} contains the control character {code} at character {position} (in \"{excerpt}\"): remove it; control characters are refused (tab and line breaks only in free text such as comment)"
+    )]
+    ControlCharacter {
+        /// The field as written (escaped and shortened when user-chosen).
+        field: String,
+        /// The character, e.g. `U+0000`.
+        code: String,
+        /// 1-based character position in the (trimmed) value.
+        position: usize,
+        /// The value's start, control characters escaped.
+        excerpt: String,
+    },
+    /// A field longer than its cap (see `alert_caps`).
+    #[error(
+        "{field} is {length} characters long, more than the {max} allowed: shorten it (it starts \"{excerpt}\")"
+    )]
+    TooLong {
+        /// The field as written (escaped and shortened when user-chosen).
+        field: String,
+        /// Its length in characters.
+        length: usize,
+        /// The cap.
+        max: usize,
+        /// The value's start, control characters escaped.
+        excerpt: String,
+    },
     /// The body is not UTF-8 text.
     #[error("the alert is not UTF-8 text: send JSON or text like \"BUY 2 NQ1! @ 25600.25\"")]
     NotUtf8,

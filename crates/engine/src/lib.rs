@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod alert;
+mod alert_caps;
 mod alert_json;
 mod alert_text;
 mod alert_values;
@@ -63,6 +64,10 @@ mod symbol;
 mod trade;
 
 pub use alert::{Action, Alert, AlertFormat, Limits, parse_alert};
+pub use alert_caps::{
+    MAX_ACTION_CHARS, MAX_EXTRA_KEY_CHARS, MAX_EXTRA_TEXT_CHARS, MAX_ID_CHARS, MAX_NUMBER_CHARS,
+    MAX_TICKER_CHARS, MAX_TIME_CHARS, excerpt,
+};
 pub use applied::{Applied, ApplyContext, Fill, FillKind, Note, PriceSource};
 pub use contract::{CONTRACT_SPECS, Contract, ContractSpec, Month, Schedule};
 pub use contract_calendar::{front_month, nth_contract};

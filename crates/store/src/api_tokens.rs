@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng as _;
 use sha2::{Digest, Sha256};
 
+use crate::typed_text::refuse_control_characters;
 use crate::{ApiTokenId, StoreError, TenantTx};
 
 /// Prefix that makes our tokens recognisable (and greppable by secret scanners).
@@ -29,6 +30,7 @@ pub fn hash_api_token(token: &str) -> Vec<u8> {
 /// Creates a token named `name` for the transaction's user.
 pub async fn create_api_token(tx: &mut TenantTx, name: &str) -> Result<NewApiToken, StoreError> {
     let name = name.trim();
+    refuse_control_characters("the token name", name)?;
     if name.is_empty() || name.chars().count() > 100 {
         return Err(StoreError::Invalid(
             "the token name must be 1 to 100 characters, e.g. \"trading bot\"".into(),

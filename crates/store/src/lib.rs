@@ -25,6 +25,7 @@ pub mod state;
 mod tenant;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod typed_text;
 pub mod users;
 pub mod webhook_token;
 

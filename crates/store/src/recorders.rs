@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::violated_constraint;
+use crate::typed_text::refuse_control_characters;
 use crate::webhook_token::{webhook_token, webhook_token_hash};
 use crate::{RecorderId, SecretKey, StoreError, TenantTx};
 
@@ -56,9 +57,10 @@ pub struct Recorder {
 const COLUMNS: &str = "id, name, status, default_quantity, duplicate_window_secs, \
     commission_per_contract, contract_override, webhook_token_version, last_seq, created_at, updated_at";
 
-/// A checked recorder name: trimmed, 1 to 100 characters.
+/// A checked recorder name: trimmed, 1 to 100 characters, no control characters.
 pub fn parse_name(raw: &str) -> Result<String, StoreError> {
     let name = raw.trim();
+    refuse_control_characters("the name", name)?;
     if name.is_empty() || name.chars().count() > 100 {
         return Err(StoreError::Invalid(
             "name must be 1 to 100 characters, e.g. \"NQ breakout\"".into(),

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use crate::error::violated_constraint;
 use crate::password::Password;
+use crate::typed_text::refuse_control_characters;
 use crate::{AdminTx, Store, StoreError, TenantTx, UserId};
 
 /// An email address in the shape we accept (not proof that it exists).
@@ -11,11 +12,18 @@ use crate::{AdminTx, Store, StoreError, TenantTx, UserId};
 pub struct Email(String);
 
 impl Email {
-    /// Trims; requires one `@` with text on both sides and no spaces; at most 254 bytes.
+    /// Trims; requires one `@` with text on both sides, no spaces and no control characters;
+    /// at most 254 bytes.
     pub fn parse(raw: &str) -> Result<Self, StoreError> {
         let email = raw.trim();
-        let valid = email.len() <= 254
-            && !email.chars().any(char::is_whitespace)
+        refuse_control_characters("the email address", email)?;
+        if email.len() > 254 {
+            return Err(StoreError::Invalid(format!(
+                "the email address is {} bytes long, more than the 254 allowed: check what was pasted",
+                email.len()
+            )));
+        }
+        let valid = !email.chars().any(char::is_whitespace)
             && email.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !domain.contains('@')
             });
@@ -23,7 +31,8 @@ impl Email {
             Ok(Self(email.to_owned()))
         } else {
             Err(StoreError::Invalid(format!(
-                "\"{email}\" is not an email address; use the form name@example.com"
+                "\"{}\" is not an email address; use the form name@example.com",
+                jt_engine::excerpt(email)
             )))
         }
     }

@@ -15,6 +15,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, AuthLimits, AuthState};
 use crate::in_flight::InFlight;
+use crate::server::ServerLimits;
 use crate::{api, health, pages, request_span, static_assets, webhook};
 
 /// What every handler can reach.
@@ -120,6 +121,7 @@ pub struct Application {
     router: Router,
     ingest: Ingestor,
     webhooks: InFlight,
+    limits: ServerLimits,
 }
 
 impl Application {
@@ -136,7 +138,13 @@ impl Application {
             ingest: state.ingest.clone(),
             webhooks: state.webhooks.clone(),
             router: router(state),
+            limits: ServerLimits::default(),
         }
+    }
+
+    /// The same application with other server timeouts and caps (tests use small ones).
+    pub fn with_limits(self, limits: ServerLimits) -> Self {
+        Self { limits, ..self }
     }
 
     /// The address actually bound.
@@ -144,19 +152,14 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests and every signal
-    /// that was received, even from senders that hung up.
+    /// Serves until `shutdown` resolves, then finishes in-flight requests (within the
+    /// limits' shutdown grace) and every signal that was received, even from senders that
+    /// hung up.
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let served = crate::server::serve(self.listener, self.router, self.limits, shutdown).await;
         drain_webhooks(&self.webhooks, &self.ingest).await;
         served
     }

@@ -9,12 +9,14 @@ pub mod page_error;
 mod pages;
 mod position_json;
 mod request_span;
+mod server;
 mod static_assets;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod webhook;
 mod webhook_answer;
-mod webhook_body;
+pub mod webhook_body;
 
 pub use app::{AppState, Application, WebConfig, router};
 pub use auth::spawn_expired_session_cleanup;
+pub use server::{BodyTimedOut, ServerLimits};

@@ -10,7 +10,7 @@ use reqwest::header;
 use tokio::sync::oneshot;
 
 use crate::auth::{AuthLimits, SESSION_COOKIE};
-use crate::{AppState, Application, WebConfig};
+use crate::{AppState, Application, ServerLimits, WebConfig};
 
 /// A running server for one test; it stops when this is dropped.
 pub struct TestApp {
@@ -33,24 +33,54 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// [`spawn_app`] with other log-in and sign-up limits (to reach them in a few requests).
-pub async fn spawn_app_with_auth_limits(limits: AuthLimits) -> TestApp {
-    let db = TestDb::new().await;
-    let mut app = spawn(db.store.clone(), limits, IngestConfig::default()).await;
-    app.db = Some(db);
-    app
+pub async fn spawn_app_with_auth_limits(auth: AuthLimits) -> TestApp {
+    spawn_app_with(TestSettings {
+        auth,
+        ..TestSettings::default()
+    })
+    .await
 }
 
 /// [`spawn_app`] with other ingest settings (batching, admission limits).
 pub async fn spawn_app_with_ingest(ingest: IngestConfig) -> TestApp {
+    spawn_app_with(TestSettings {
+        ingest,
+        ..TestSettings::default()
+    })
+    .await
+}
+
+/// [`spawn_app`] with other server timeouts and caps (small ones, to reach them quickly).
+pub async fn spawn_app_with_server_limits(server: ServerLimits) -> TestApp {
+    spawn_app_with(TestSettings {
+        server,
+        ..TestSettings::default()
+    })
+    .await
+}
+
+/// Limits a test may change; the rest stay at their defaults.
+#[derive(Debug, Clone, Default)]
+pub struct TestSettings {
+    /// Log-in and sign-up attempt limits.
+    pub auth: AuthLimits,
+    /// Ingest batching and admission.
+    pub ingest: IngestConfig,
+    /// Server timeouts and caps.
+    pub server: ServerLimits,
+}
+
+/// [`spawn_app`] with other settings.
+pub async fn spawn_app_with(settings: TestSettings) -> TestApp {
     let db = TestDb::new().await;
-    let mut app = spawn(db.store.clone(), AuthLimits::default(), ingest).await;
+    let mut app = spawn(db.store.clone(), settings).await;
     app.db = Some(db);
     app
 }
 
 /// Starts the app on port 0 over a store the test provides (e.g. on a cluster it will stop).
 pub async fn spawn_app_with_store(store: Store) -> TestApp {
-    spawn(store, AuthLimits::default(), IngestConfig::default()).await
+    spawn(store, TestSettings::default()).await
 }
 
 /// Logs to stderr when `TEST_LOG` is set (filter from `RUST_LOG`), once per test binary.
@@ -66,7 +96,7 @@ pub fn init_test_tracing() {
     });
 }
 
-async fn spawn(store: Store, limits: AuthLimits, ingest: IngestConfig) -> TestApp {
+async fn spawn(store: Store, settings: TestSettings) -> TestApp {
     init_test_tracing();
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -79,9 +109,10 @@ async fn spawn(store: Store, limits: AuthLimits, ingest: IngestConfig) -> TestAp
         )
         .expect("test key"),
     };
-    let state = AppState::with_ingest(store.clone(), config, ingest).with_auth_limits(limits);
+    let state = AppState::with_ingest(store.clone(), config, settings.ingest)
+        .with_auth_limits(settings.auth);
     let ingest = state.ingest.clone();
-    let app = Application::from_listener(listener, state);
+    let app = Application::from_listener(listener, state).with_limits(settings.server);
     let (shutdown, stopped) = oneshot::channel::<()>();
     let served = tokio::spawn(app.serve(async move {
         let _ = stopped.await;

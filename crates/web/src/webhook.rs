@@ -21,7 +21,7 @@ use tracing::Instrument;
 
 use crate::AppState;
 use crate::webhook_answer::{self as answer, WebhookAnswer};
-use crate::webhook_body::{WebhookBodyError, read_webhook_body};
+use crate::webhook_body::{BodyError, read_webhook_body};
 
 /// The webhook route.
 pub fn router() -> Router<AppState> {
@@ -69,9 +69,9 @@ async fn handle(
     let span = tracing::info_span!("webhook", recorder = %target.recorder, user = %target.user);
     let arrival = async {
         let body = read_webhook_body(body, state.ingest.body_limit()).await?;
-        Ok::<_, WebhookBodyError>(SignalArrival {
+        Ok::<_, BodyError>(SignalArrival {
             target,
-            body,
+            body: body.bytes.to_vec(),
             content_type: headers
                 .get(CONTENT_TYPE)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
@@ -83,7 +83,7 @@ async fn handle(
         Ok(arrival) => arrival,
         Err(error) => {
             tracing::info!(parent: &span, %error, "webhook body not received");
-            return WebhookAnswer::BodyNotReceived;
+            return WebhookAnswer::BodyNotReceived(error);
         }
     };
     let submitted = match state.ingest.submit(arrival) {

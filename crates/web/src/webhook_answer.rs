@@ -11,6 +11,7 @@ use jt_store::ingest::{IngestOutcome, Refusal, Rejection};
 use serde::Serialize;
 
 use crate::position_json::PositionJson;
+use crate::webhook_body::BodyError;
 
 /// Every way a webhook request ends.
 #[derive(Debug)]
@@ -19,8 +20,8 @@ pub(crate) enum WebhookAnswer {
     Recorded(IngestOutcome),
     /// Unknown, regenerated or deleted token: no hint whether it ever existed.
     UnknownWebhook,
-    /// The body broke off before it was complete: nothing to record.
-    BodyNotReceived,
+    /// The body stalled or broke off before it was complete: nothing to record.
+    BodyNotReceived(BodyError),
     /// Admission refused it (overload, fairness limit, shutdown).
     Refused(Refusal),
     /// The database is unreachable: not recorded.
@@ -65,7 +66,7 @@ impl WebhookAnswer {
             Self::Recorded(IngestOutcome::Ignored { .. }) => "ignored",
             Self::Recorded(IngestOutcome::Rejected { .. }) => "rejected",
             Self::UnknownWebhook => "unknown",
-            Self::BodyNotReceived => "incomplete",
+            Self::BodyNotReceived(_) => "incomplete",
             Self::Refused(Refusal::Throttled { .. }) => "throttled",
             Self::Refused(_) => "overloaded",
             Self::Unavailable => "unavailable",
@@ -110,10 +111,10 @@ impl IntoResponse for WebhookAnswer {
                     error: "unknown webhook URL: copy the current URL from the recorder page",
                 },
             ),
-            Self::BodyNotReceived => reply(
-                StatusCode::BAD_REQUEST,
+            Self::BodyNotReceived(error) => reply(
+                error.status(),
                 &Body::Error {
-                    error: "the request body did not arrive completely: the signal was not recorded, send it again",
+                    error: &format!("{error}: the signal was not recorded, send it again"),
                 },
             ),
             Self::Refused(Refusal::Throttled { retry_after }) => retry_later(

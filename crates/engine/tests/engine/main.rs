@@ -3,6 +3,7 @@
 mod alerts;
 mod hand_checked;
 mod helpers;
+mod hostile_alerts;
 mod properties;
 mod roll_and_contracts;
 mod seed_examples;

@@ -113,7 +113,9 @@ impl Rejection {
             | AlertError::UnknownMarketPosition { .. }
             | AlertError::MarketPositionWithoutSize { .. }
             | AlertError::TargetsDisagree { .. }
-            | AlertError::Symbol { .. } => Self::Invalid(message),
+            | AlertError::Symbol { .. }
+            | AlertError::ControlCharacter { .. }
+            | AlertError::TooLong { .. } => Self::Invalid(message),
         }
     }
 }
