@@ -6,10 +6,12 @@
 
 mod api_recorders;
 mod auth;
+mod browser_hardening;
 mod cli;
 mod embedded_cluster;
 mod health;
 mod isolation;
+mod least_privilege;
 mod pages;
 mod replay;
 mod support;

@@ -6,6 +6,7 @@
 //! console and CLI, audited). A query that forgets the scope sees nothing.
 
 pub mod api_tokens;
+mod app_role_check;
 pub mod embedded;
 mod error;
 mod ids;
@@ -28,11 +29,12 @@ pub mod testing;
 pub mod users;
 pub mod webhook_token;
 
+pub use app_role_check::verify_app_role;
 pub use error::StoreError;
 pub use ids::{ApiTokenId, RecorderId, UserId};
 pub use provision::{
-    APP_ROLE, DATABASE_NAME, Database, DbConfig, OWNER_ROLE, app_options, bootstrap_cluster,
-    ensure_app_role, migrate,
+    APP_ROLE, Access, DATABASE_NAME, Database, DbConfig, OWNER_ROLE, app_options,
+    bootstrap_cluster, ensure_app_role, migrate,
 };
 pub use secret_key::{SecretKey, SecretKeyError};
 pub use tenant::{AdminTx, Store, TenantTx};

@@ -55,6 +55,35 @@ impl TestDb {
         Self { store, name }
     }
 
+    /// A new database without any schema (not cloned from the migrated template), owned by
+    /// the owner role: for tests of who may migrate.
+    pub async fn new_empty() -> Self {
+        let shared = shared();
+        let name = format!("jt_test_empty_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = shared.admin.connect().await.expect("connect as admin");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "create database {name} template template0 owner {}",
+            shared.owner.get_username()
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("create the empty test database");
+        admin.close().await.ok();
+        let store = Store::connect(
+            app_options(&shared.owner, &shared.secret).database(&name),
+            2,
+        )
+        .await
+        .expect("connect as the application role");
+        Self { store, name }
+    }
+
+    /// Options for connecting to this database as the cluster's administrator (a superuser
+    /// on the embedded test cluster).
+    pub fn admin_options(&self) -> PgConnectOptions {
+        shared().admin.clone().database(&self.name)
+    }
+
     /// Options for connecting as the schema owner to this database.
     pub fn owner_options(&self) -> PgConnectOptions {
         shared().owner.clone().database(&self.name)

@@ -3,11 +3,13 @@
 mod api;
 mod app;
 pub mod auth;
+pub mod client_ip;
 mod health;
 pub mod page_error;
 mod pages;
 mod position_json;
 mod request_span;
+mod security_headers;
 mod static_assets;
 #[cfg(feature = "test-support")]
 pub mod testing;
