@@ -8,6 +8,7 @@ mod api_recorders;
 mod auth;
 mod browser_hardening;
 mod cli;
+mod deployment;
 mod embedded_cluster;
 mod health;
 mod isolation;
