@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read};
 use anyhow::{Context, bail};
 use jt_store::password::Password;
 use jt_store::users::{self, Email, Role};
-use jt_store::{Access, Database, DbConfig, SecretKey, SecretKeyError, api_tokens};
+use jt_store::{Access, Database, DbConfig, SecretKey, SecretKeyError, api_tokens, key_rotation};
 use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
@@ -21,11 +21,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Only `migrate` may use the schema owner; everything else runs as the application role
     // (on the embedded database, every command may still migrate it: SPEC §4).
     let access = match cli.command {
-        Command::Migrate => Access::Migrate,
+        Command::Migrate | Command::RotateSecretKey => Access::Migrate,
         _ => Access::App,
     };
     let db = Database::open(&config, access).await?;
-    let secret_key = config.secret_key;
+    let secret_key = config.secret_key.clone();
     // Close (and stop the embedded cluster we started) whatever the command's outcome.
     let result = match cli.command {
         // No background workers exist yet: `serve` (web + workers) and `web` are the same.
@@ -34,6 +34,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied");
             Ok(())
         }
+        Command::RotateSecretKey => rotate_secret_key(&db, &config).await,
         Command::User(UserCommand::Create { email, admin }) => {
             create_user(&db, &email, admin).await
         }
@@ -104,6 +105,45 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
     session_cleanup.abort();
     served?;
     tracing::info!("server stopped");
+    Ok(())
+}
+
+async fn rotate_secret_key(db: &Database, config: &DbConfig) -> anyhow::Result<()> {
+    let (text, generated) = match SecretKeySource::new_key_from_env() {
+        SecretKeySource::Value(value) => (value, false),
+        SecretKeySource::File(path) => (
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("reading JT_NEW_SECRET_KEY_FILE {}", path.display()))?
+                .trim()
+                .to_owned(),
+            false,
+        ),
+        SecretKeySource::Absent => (SecretKey::generate_text(), true),
+    };
+    let new_key = SecretKey::from_bytes(text.clone().into_bytes())?;
+    let report = key_rotation::rotate_secret_key(db, config, &new_key).await?;
+    eprintln!(
+        "rotated: {} webhook URLs changed (users must paste the new URLs from their recorder \
+         pages into TradingView); role passwords {}",
+        report.webhook_urls,
+        if report.role_passwords {
+            "updated"
+        } else {
+            "NOT changed (JT_APP_DATABASE_URL is set: change that role's password yourself)"
+        }
+    );
+    let key_is_stored_here =
+        config.is_embedded() && matches!(SecretKeySource::from_env(), SecretKeySource::Absent);
+    if key_is_stored_here {
+        SecretKey::replace_generated(&config.data_dir, &text)?;
+        let path = config.data_dir.join("secret.key");
+        eprintln!("the new key is stored in {}", path.display());
+    } else if generated {
+        println!("{text}");
+        eprintln!("set the key printed above as JT_SECRET_KEY everywhere and restart");
+    } else {
+        eprintln!("set the new key as JT_SECRET_KEY everywhere and restart");
+    }
     Ok(())
 }
 

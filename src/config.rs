@@ -11,6 +11,11 @@ pub const SECRET_KEY_ENV: &str = "JT_SECRET_KEY";
 /// The environment variable naming a file that holds the secret key.
 pub const SECRET_KEY_FILE_ENV: &str = "JT_SECRET_KEY_FILE";
 
+/// The new key's environment variable for `rotate-secret-key`.
+pub const NEW_SECRET_KEY_ENV: &str = "JT_NEW_SECRET_KEY";
+/// The environment variable naming a file with the new key for `rotate-secret-key`.
+pub const NEW_SECRET_KEY_FILE_ENV: &str = "JT_NEW_SECRET_KEY_FILE";
+
 /// Where the secret key comes from, read from the environment at start.
 #[derive(Debug)]
 pub enum SecretKeySource {
@@ -25,10 +30,19 @@ pub enum SecretKeySource {
 impl SecretKeySource {
     /// `JT_SECRET_KEY` wins over `JT_SECRET_KEY_FILE`.
     pub fn from_env() -> Self {
-        if let Some(value) = std::env::var_os(SECRET_KEY_ENV) {
+        Self::from_variables(SECRET_KEY_ENV, SECRET_KEY_FILE_ENV)
+    }
+
+    /// The new key of `rotate-secret-key`: `JT_NEW_SECRET_KEY`, `JT_NEW_SECRET_KEY_FILE`.
+    pub fn new_key_from_env() -> Self {
+        Self::from_variables(NEW_SECRET_KEY_ENV, NEW_SECRET_KEY_FILE_ENV)
+    }
+
+    fn from_variables(value: &str, file: &str) -> Self {
+        if let Some(value) = std::env::var_os(value) {
             return Self::Value(value.to_string_lossy().into_owned());
         }
-        match std::env::var_os(SECRET_KEY_FILE_ENV) {
+        match std::env::var_os(file) {
             Some(path) if !path.is_empty() => Self::File(PathBuf::from(path)),
             _ => Self::Absent,
         }
@@ -103,6 +117,11 @@ pub enum Command {
     /// Apply database migrations as the schema owner (DATABASE_URL) and exit; production's
     /// release command.
     Migrate,
+    /// Move webhook URLs and role passwords to a new secret key (as the schema owner).
+    /// The new key comes from JT_NEW_SECRET_KEY or JT_NEW_SECRET_KEY_FILE; without either,
+    /// one is generated (printed on stdout, or stored in JT_DATA_DIR for the embedded
+    /// database). Every webhook URL changes. See README "Rotating JT_SECRET_KEY".
+    RotateSecretKey,
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),

@@ -19,13 +19,19 @@ fn fly_toml_has_web_and_worker_processes_the_migrate_release_command_and_health_
     assert_eq!(fly["processes"]["worker"], "justtrades worker");
     assert_eq!(fly["deploy"]["release_command"], "justtrades migrate");
     assert_eq!(fly["kill_signal"], "SIGTERM");
-    assert!(fly["kill_timeout"].as_str().is_some(), "a graceful-shutdown timeout");
+    assert!(
+        fly["kill_timeout"].as_str().is_some(),
+        "a graceful-shutdown timeout"
+    );
 
     let service = &fly["http_service"];
     assert_eq!(service["processes"], serde_json::json!(["web"]));
     assert_eq!(service["internal_port"], 8080);
     let bind = fly["env"]["JT_BIND"].as_str().unwrap();
-    assert!(bind.ends_with(":8080") && bind.starts_with("0.0.0.0"), "{bind}");
+    assert!(
+        bind.ends_with(":8080") && bind.starts_with("0.0.0.0"),
+        "{bind}"
+    );
     assert!(
         fly["env"]["JT_BASE_URL"]
             .as_str()
@@ -38,7 +44,10 @@ fn fly_toml_has_web_and_worker_processes_the_migrate_release_command_and_health_
         .iter()
         .map(|check| check["path"].as_str().unwrap())
         .collect();
-    assert!(paths.contains(&"/healthz") && paths.contains(&"/readyz"), "{paths:?}");
+    assert!(
+        paths.contains(&"/healthz") && paths.contains(&"/readyz"),
+        "{paths:?}"
+    );
 
     // The proxy stops at the server's own connection cap (ServerLimits' 2048).
     let concurrency = &service["concurrency"];
@@ -57,9 +66,14 @@ fn fly_toml_has_web_and_worker_processes_the_migrate_release_command_and_health_
 fn the_dockerfile_builds_when_a_docker_engine_is_reachable() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
-    assert!(dockerfile.contains("USER nonroot"), "runs as a non-root user");
     assert!(
-        !dockerfile.to_lowercase().contains("apt-get install postgresql"),
+        dockerfile.contains("USER nonroot"),
+        "runs as a non-root user"
+    );
+    assert!(
+        !dockerfile
+            .to_lowercase()
+            .contains("apt-get install postgresql"),
         "the runtime needs no PostgreSQL"
     );
     let info = Command::new("docker").arg("info").output();

@@ -301,3 +301,69 @@ async fn only_migrate_changes_the_schema_and_the_key_may_come_from_a_file() {
     let created = create_user();
     assert!(created.status.success(), "{}", text(&created.stderr));
 }
+
+#[tokio::test]
+async fn rotating_the_secret_key_moves_every_webhook_url_to_the_new_key() {
+    use jt_store::webhook_token::{webhook_token, webhook_token_hash};
+    let db = TestDb::new().await;
+    let old_key = jt_store::SecretKey::from_bytes(TEST_SECRET_KEY.as_bytes().to_vec()).unwrap();
+    let new_text = "the-new-secret-key-0123456789abcdef-rotated";
+    let new_key = jt_store::SecretKey::from_bytes(new_text.as_bytes().to_vec()).unwrap();
+    let user = jt_store::users::create_user(
+        &db.store,
+        &jt_store::users::Email::parse("alice@example.com").unwrap(),
+        &jt_store::password::Password::parse("a long enough password").unwrap(),
+        jt_store::users::Role::User,
+    )
+    .await
+    .unwrap();
+    let mut tx = db.store.tenant(user).await.unwrap();
+    let recorder = jt_store::recorders::create_recorder(&mut tx, &old_key, "NQ", 1)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let stored_hash = || async {
+        let mut owner = db.owner_options().connect().await.unwrap();
+        let hash: Vec<u8> =
+            sqlx::query_scalar("select webhook_token_hash from recorders where id = $1")
+                .bind(recorder.id)
+                .fetch_one(&mut owner)
+                .await
+                .unwrap();
+        owner.close().await.unwrap();
+        hash
+    };
+    let hash_under = |key| {
+        webhook_token_hash(&webhook_token(
+            key,
+            recorder.id,
+            recorder.webhook_token_version,
+        ))
+    };
+    assert_eq!(stored_hash().await, hash_under(&old_key));
+
+    let (owner_url, app_url) = (db.owner_url(), db.app_url());
+    let output = justtrades(
+        &[
+            ("DATABASE_URL", &owner_url),
+            ("JT_APP_DATABASE_URL", &app_url),
+            ("JT_SECRET_KEY", TEST_SECRET_KEY),
+            ("JT_NEW_SECRET_KEY", new_text),
+        ],
+        &["rotate-secret-key"],
+        "",
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("1 webhook URLs changed"));
+    assert_eq!(stored_hash().await, hash_under(&new_key));
+
+    // Row-level security is forced again afterwards.
+    let mut owner = db.owner_options().connect().await.unwrap();
+    let forced: bool =
+        sqlx::query_scalar("select relforcerowsecurity from pg_class where relname = 'recorders'")
+            .fetch_one(&mut owner)
+            .await
+            .unwrap();
+    assert!(forced);
+    owner.close().await.unwrap();
+}

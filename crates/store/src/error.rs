@@ -59,12 +59,16 @@ pub enum StoreError {
          (the schema owner) first (on Fly it is the release_command)"
     )]
     NotMigrated,
-    /// `justtrades migrate` without the owner's connection.
+    /// A command that needs the schema owner (`migrate`, `rotate-secret-key`) without its
+    /// connection.
     #[error(
-        "`justtrades migrate` needs DATABASE_URL: the schema owner's connection (the \
+        "`justtrades {command}` needs DATABASE_URL: the schema owner's connection (the \
          application role in JT_APP_DATABASE_URL may not change the schema)"
     )]
-    MigrateNeedsOwner,
+    OwnerRequired {
+        /// The command.
+        command: &'static str,
+    },
     /// Input that breaks a rule; the text says which and how to fix it.
     #[error("{0}")]
     Invalid(String),

@@ -11,6 +11,7 @@ pub mod embedded;
 mod error;
 mod ids;
 pub mod ingest;
+pub mod key_rotation;
 mod lookups;
 mod paging;
 pub mod password;

@@ -92,7 +92,9 @@ impl Database {
                 migrate(&owner).await?;
                 (None, production_app_options(config)?)
             }
-            (None, Access::Migrate) => return Err(StoreError::MigrateNeedsOwner),
+            (None, Access::Migrate) => {
+                return Err(StoreError::OwnerRequired { command: "migrate" });
+            }
             (_, Access::App) => (None, production_app_options(config)?),
         };
         let store = Store::connect(app, config.max_connections).await?;
@@ -150,6 +152,24 @@ async fn start_embedded(
     let owner =
         bootstrap_cluster(&cluster.superuser_options("postgres"), &config.secret_key).await?;
     Ok((cluster, owner))
+}
+
+/// The owner's connection for `rotate-secret-key` on a database opened with
+/// [`Access::Migrate`]: the embedded owner (passwords still from the current key), or
+/// `DATABASE_URL`.
+pub(crate) async fn owner_for_rotation(
+    db: &Database,
+    config: &DbConfig,
+) -> Result<PgConnectOptions, StoreError> {
+    match (db.cluster(), &config.database_url) {
+        (Some(cluster), _) => {
+            bootstrap_cluster(&cluster.superuser_options("postgres"), &config.secret_key).await
+        }
+        (None, Some(url)) => parse_url("DATABASE_URL", url),
+        (None, None) => Err(StoreError::OwnerRequired {
+            command: "rotate-secret-key",
+        }),
+    }
 }
 
 /// The application role's connection on a production database: `JT_APP_DATABASE_URL`, or

@@ -61,6 +61,18 @@ impl SecretKey {
         Self::from_bytes(stored.into_bytes())
     }
 
+    /// Makes `text` the key stored in `{data_dir}/secret.key` (after a rotation of a
+    /// generated key).
+    pub fn replace_generated(data_dir: &Path, text: &str) -> Result<(), SecretKeyError> {
+        crate::embedded::replace_secret(&data_dir.join("secret.key"), text)?;
+        Ok(())
+    }
+
+    /// A new random key as text (64 hex digits), for rotation.
+    pub fn generate_text() -> String {
+        hex::encode(rand::random::<[u8; 32]>())
+    }
+
     /// The key in a file (`JT_SECRET_KEY_FILE`, e.g. a mounted secret); surrounding
     /// whitespace (a trailing newline) is not part of it.
     pub fn read_file(path: &Path) -> Result<Self, SecretKeyError> {
