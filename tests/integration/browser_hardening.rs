@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use jt_web::auth::{AuthLimits, RateLimit};
-use jt_web::testing::{TestApp, spawn_app, spawn_app_behind_proxy};
+use jt_web::testing::{TestApp, TestBrowser, spawn_app, spawn_app_behind_proxy};
 use sha2::{Digest, Sha256};
 use sqlx::{ConnectOptions, Connection};
 
@@ -191,30 +191,22 @@ async fn an_anonymous_form_token_works_only_with_its_own_browsers_cookie() {
     create_user(&app, "alice@example.com").await;
     let attacker = app.browser();
     let token = attacker.csrf_token().await;
+    let forged_login = |browser: TestBrowser| {
+        let token = token.clone();
+        async move {
+            let fields = [
+                ("csrf_token", token.as_str()),
+                ("email", "alice@example.com"),
+                ("password", PASSWORD),
+            ];
+            browser.post_form("/login", &fields).await
+        }
+    };
     let victim = app.browser();
     victim.get_login().await;
-    let forged = victim
-        .post_form(
-            "/login",
-            &[
-                ("csrf_token", &token),
-                ("email", "alice@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let forged = forged_login(victim).await;
     assert_eq!(forged.status(), 403, "a token from another browser");
-    let no_cookie = app.browser();
-    let response = no_cookie
-        .post_form(
-            "/login",
-            &[
-                ("csrf_token", &token),
-                ("email", "alice@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let response = forged_login(app.browser()).await;
     assert_eq!(response.status(), 403, "a token without its cookie");
     assert_eq!(
         attacker
