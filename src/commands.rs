@@ -5,26 +5,36 @@ use std::io::{IsTerminal, Read};
 use anyhow::{Context, bail};
 use jt_store::password::Password;
 use jt_store::users::{self, Email, Role};
-use jt_store::{Database, DbConfig, SecretKey, api_tokens};
+use jt_store::{Access, Database, DbConfig, SecretKey, SecretKeyError, api_tokens, key_rotation};
 use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
-    Cli, Command, GlobalArgs, RecorderCommand, ServeArgs, TokenCommand, UserCommand,
+    Cli, Command, GlobalArgs, RecorderCommand, SecretKeySource, ServeArgs, TokenCommand,
+    UserCommand,
 };
 
 /// Actor name in the audit log for command-line operations.
 const CLI_ACTOR: &str = "cli";
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let secret_key = SecretKey::load(cli.global.secret_key.as_deref(), &cli.global.data_dir)?;
-    let db = open_database(&cli.global, secret_key.clone()).await?;
+    let config = db_config(&cli.global)?;
+    // Only `migrate` may use the schema owner; everything else runs as the application role
+    // (on the embedded database, every command may still migrate it: SPEC §4).
+    let access = match cli.command {
+        Command::Migrate | Command::RotateSecretKey => Access::Migrate,
+        _ => Access::App,
+    };
+    let db = Database::open(&config, access).await?;
+    let secret_key = config.secret_key.clone();
     // Close (and stop the embedded cluster we started) whatever the command's outcome.
     let result = match cli.command {
-        Command::Serve(args) => serve(&db, secret_key, args).await,
+        // No background workers exist yet: `serve` (web + workers) and `web` are the same.
+        Command::Serve(args) | Command::Web(args) => serve(&db, secret_key, args).await,
         Command::Migrate => {
             eprintln!("migrations applied");
             Ok(())
         }
+        Command::RotateSecretKey => rotate_secret_key(&db, &config).await,
         Command::User(UserCommand::Create { email, admin }) => {
             create_user(&db, &email, admin).await
         }
@@ -40,16 +50,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     result.and(closed)
 }
 
-async fn open_database(global: &GlobalArgs, secret_key: SecretKey) -> anyhow::Result<Database> {
-    let config = DbConfig {
+fn db_config(global: &GlobalArgs) -> anyhow::Result<DbConfig> {
+    // The same rule as DbConfig::is_embedded, needed before the config exists.
+    let embedded = global.database_url.is_none() && global.app_database_url.is_none();
+    let secret_key = match SecretKeySource::from_env() {
+        SecretKeySource::Value(value) => SecretKey::from_bytes(value.into_bytes())?,
+        SecretKeySource::File(path) => SecretKey::read_file(&path)?,
+        SecretKeySource::Absent if embedded => SecretKey::load_or_generate(&global.data_dir)?,
+        SecretKeySource::Absent => return Err(SecretKeyError::Required.into()),
+    };
+    Ok(DbConfig {
         database_url: global.database_url.clone(),
         app_database_url: global.app_database_url.clone(),
         data_dir: global.data_dir.clone(),
         pg_bin_dir: global.pg_bin_dir.clone(),
         max_connections: 16,
         secret_key,
-    };
-    Ok(Database::open(&config).await?)
+    })
 }
 
 async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow::Result<()> {
@@ -70,6 +87,7 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
     let config = WebConfig {
         base_url: base_url.clone(),
         secret_key,
+        trusted_proxies: args.trusted_proxies,
     };
     let app = Application::from_listener(listener, AppState::new(db.store().clone(), config));
     tracing::info!("listening on http://{address}");
@@ -87,6 +105,45 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
     session_cleanup.abort();
     served?;
     tracing::info!("server stopped");
+    Ok(())
+}
+
+async fn rotate_secret_key(db: &Database, config: &DbConfig) -> anyhow::Result<()> {
+    let (text, generated) = match SecretKeySource::new_key_from_env() {
+        SecretKeySource::Value(value) => (value, false),
+        SecretKeySource::File(path) => (
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("reading JT_NEW_SECRET_KEY_FILE {}", path.display()))?
+                .trim()
+                .to_owned(),
+            false,
+        ),
+        SecretKeySource::Absent => (SecretKey::generate_text(), true),
+    };
+    let new_key = SecretKey::from_bytes(text.clone().into_bytes())?;
+    let report = key_rotation::rotate_secret_key(db, config, &new_key).await?;
+    eprintln!(
+        "rotated: {} webhook URLs changed (users must paste the new URLs from their recorder \
+         pages into TradingView); role passwords {}",
+        report.webhook_urls,
+        if report.role_passwords {
+            "updated"
+        } else {
+            "NOT changed (JT_APP_DATABASE_URL is set: change that role's password yourself)"
+        }
+    );
+    let key_is_stored_here =
+        config.is_embedded() && matches!(SecretKeySource::from_env(), SecretKeySource::Absent);
+    if key_is_stored_here {
+        SecretKey::replace_generated(&config.data_dir, &text)?;
+        let path = config.data_dir.join("secret.key");
+        eprintln!("the new key is stored in {}", path.display());
+    } else if generated {
+        println!("{text}");
+        eprintln!("set the key printed above as JT_SECRET_KEY everywhere and restart");
+    } else {
+        eprintln!("set the new key as JT_SECRET_KEY everywhere and restart");
+    }
     Ok(())
 }
 

@@ -4,10 +4,62 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use jt_web::client_ip::TrustedProxies;
+
+/// The secret key's environment variable.
+pub const SECRET_KEY_ENV: &str = "JT_SECRET_KEY";
+/// The environment variable naming a file that holds the secret key.
+pub const SECRET_KEY_FILE_ENV: &str = "JT_SECRET_KEY_FILE";
+
+/// The new key's environment variable for `rotate-secret-key`.
+pub const NEW_SECRET_KEY_ENV: &str = "JT_NEW_SECRET_KEY";
+/// The environment variable naming a file with the new key for `rotate-secret-key`.
+pub const NEW_SECRET_KEY_FILE_ENV: &str = "JT_NEW_SECRET_KEY_FILE";
+
+/// Where the secret key comes from, read from the environment at start.
+#[derive(Debug)]
+pub enum SecretKeySource {
+    /// `JT_SECRET_KEY`.
+    Value(String),
+    /// `JT_SECRET_KEY_FILE`.
+    File(PathBuf),
+    /// Neither: generated in the data dir (embedded database only).
+    Absent,
+}
+
+impl SecretKeySource {
+    /// `JT_SECRET_KEY` wins over `JT_SECRET_KEY_FILE`.
+    pub fn from_env() -> Self {
+        Self::from_variables(SECRET_KEY_ENV, SECRET_KEY_FILE_ENV)
+    }
+
+    /// The new key of `rotate-secret-key`: `JT_NEW_SECRET_KEY`, `JT_NEW_SECRET_KEY_FILE`.
+    pub fn new_key_from_env() -> Self {
+        Self::from_variables(NEW_SECRET_KEY_ENV, NEW_SECRET_KEY_FILE_ENV)
+    }
+
+    fn from_variables(value: &str, file: &str) -> Self {
+        if let Some(value) = std::env::var_os(value) {
+            return Self::Value(value.to_string_lossy().into_owned());
+        }
+        match std::env::var_os(file) {
+            Some(path) if !path.is_empty() => Self::File(PathBuf::from(path)),
+            _ => Self::Absent,
+        }
+    }
+}
 
 /// Just.Trades: signal-based position tracking and execution for TradingView strategies.
 #[derive(Debug, Parser)]
-#[command(name = "justtrades", version, about, propagate_version = true)]
+#[command(
+    name = "justtrades",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Secret key (never a flag): JT_SECRET_KEY (32+ bytes) or JT_SECRET_KEY_FILE \
+                  (a file holding it). Required with DATABASE_URL or JT_APP_DATABASE_URL; \
+                  generated into JT_DATA_DIR/secret.key only for the embedded database."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -16,6 +68,10 @@ pub struct Cli {
 }
 
 /// Settings every command shares (database, secrets, logs).
+///
+/// The secret key is deliberately not a flag (command lines are visible in `ps`): it comes
+/// from [`JT_SECRET_KEY`](SECRET_KEY_ENV) or the file named in
+/// [`JT_SECRET_KEY_FILE`](SECRET_KEY_FILE_ENV); see [`SecretKeySource`].
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// PostgreSQL server to use, as its schema owner. Without it, a private cluster is run
@@ -37,10 +93,6 @@ pub struct GlobalArgs {
     /// Directory holding initdb/pg_ctl/postgres (default: PATH, /usr/lib/postgresql/*/bin).
     #[arg(long, env = "JT_PG_BIN_DIR", global = true)]
     pub pg_bin_dir: Option<PathBuf>,
-    /// Secret key (32+ bytes) that derives webhook URLs and database role passwords.
-    /// Generated into JT_DATA_DIR/secret.key when absent. Keep it stable.
-    #[arg(long, env = "JT_SECRET_KEY", global = true, hide_env_values = true)]
-    pub secret_key: Option<String>,
     /// Log format.
     #[arg(long, env = "JT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
@@ -57,10 +109,19 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the web server (migrates first).
+    /// Run the web server and the background workers (on the embedded database, migrate
+    /// first).
     Serve(ServeArgs),
-    /// Apply database migrations and exit.
+    /// Run the web server only (production: the `web` process; never migrates).
+    Web(ServeArgs),
+    /// Apply database migrations as the schema owner (DATABASE_URL) and exit; production's
+    /// release command.
     Migrate,
+    /// Move webhook URLs and role passwords to a new secret key (as the schema owner).
+    /// The new key comes from JT_NEW_SECRET_KEY or JT_NEW_SECRET_KEY_FILE; without either,
+    /// one is generated (printed on stdout, or stored in JT_DATA_DIR for the embedded
+    /// database). Every webhook URL changes. See README "Rotating JT_SECRET_KEY".
+    RotateSecretKey,
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -94,6 +155,10 @@ pub struct ServeArgs {
     /// Public URL of this server (used in webhook URLs); defaults to http://{bind}.
     #[arg(long, env = "JT_BASE_URL")]
     pub base_url: Option<String>,
+    /// Reverse proxies (IPs or CIDR ranges, comma-separated) whose Fly-Client-IP /
+    /// X-Forwarded-For headers name the client. Empty: the TCP peer is the client.
+    #[arg(long, env = "JT_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, Subcommand)]

@@ -96,23 +96,36 @@ async fn an_existing_user_logs_in_with_the_right_password_in_any_letter_case() {
 #[tokio::test]
 async fn the_session_cookie_is_http_only_same_site_lax_and_not_secure_over_http() {
     let app = spawn_app().await;
-    let response = app.browser().get_login().await;
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .expect("the login form starts a session for its CSRF token")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(cookie.starts_with("jt_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(cookie.contains("Path=/"), "{cookie}");
-    assert!(cookie.contains("Max-Age="), "expires when idle: {cookie}");
+    create_user(&app.db().store, "alice@example.com").await;
+    let browser = app.browser();
+    let form = browser.get_login().await;
+    let csrf_cookie = set_cookie_named(&form, "jt_csrf").expect("the form's CSRF cookie");
     assert!(
-        !cookie.contains("Secure"),
-        "the test server's base URL is http: {cookie}"
+        set_cookie_named(&form, "jt_session").is_none(),
+        "no session before log-in"
     );
+    let response = browser.post_login("alice@example.com", PASSWORD).await;
+    let cookie = set_cookie_named(&response, "jt_session").expect("log-in starts a session");
+    for cookie in [&cookie, &csrf_cookie] {
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+        assert!(
+            !cookie.contains("Secure"),
+            "the test server's base URL is http: {cookie}"
+        );
+    }
+    assert!(cookie.contains("Max-Age="), "expires when idle: {cookie}");
+}
+
+/// The `Set-Cookie` header of the cookie `name`, if the response sets it.
+fn set_cookie_named(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|cookie| cookie.starts_with(&format!("{name}=")))
 }
 
 #[tokio::test]
@@ -120,9 +133,10 @@ async fn logging_in_gives_a_new_session_id() {
     let app = spawn_app().await;
     create_user(&app.db().store, "alice@example.com").await;
     let browser = app.browser();
-    browser.get_login_html().await;
-    let before = browser.session_cookie().expect("a pre-login session");
+    browser.post_login("alice@example.com", PASSWORD).await;
+    let before = browser.session_cookie().expect("a first session");
 
+    // Logging in again (e.g. on a session someone planted) never keeps the old id.
     let response = browser.post_login("alice@example.com", PASSWORD).await;
 
     assert_eq!(response.status(), 303);
@@ -300,7 +314,7 @@ async fn the_csrf_token_changes_at_log_in() {
 #[tokio::test]
 async fn log_in_attempts_per_email_are_limited() {
     let app = spawn_app_with_auth_limits(AuthLimits {
-        login_per_email: RateLimit::new(3, Duration::from_secs(3600)),
+        login_failures_per_ip_and_email: RateLimit::new(3, Duration::from_secs(3600)),
         ..AuthLimits::default()
     })
     .await;
@@ -313,7 +327,8 @@ async fn log_in_attempts_per_email_are_limited() {
         assert_eq!(response.status(), 422);
     }
 
-    // Over the budget even with the right password, and in another letter case.
+    // Over the budget even with the right password from the guessing address, and in
+    // another letter case.
     let response = browser.post_login("Alice@Example.com", PASSWORD).await;
 
     assert_eq!(response.status(), 429);
@@ -345,7 +360,7 @@ async fn log_in_attempts_per_email_are_limited() {
 #[tokio::test]
 async fn log_in_attempts_per_client_address_are_limited() {
     let app = spawn_app_with_auth_limits(AuthLimits {
-        login_per_ip: RateLimit::new(2, Duration::from_secs(3600)),
+        login_failures_per_ip: RateLimit::new(2, Duration::from_secs(3600)),
         ..AuthLimits::default()
     })
     .await;

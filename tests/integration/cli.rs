@@ -20,7 +20,7 @@ fn justtrades(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> Output 
 }
 
 /// Runs a prepared command with `args`, feeding `stdin`, quiet logs.
-fn run(mut command: Command, args: &[&str], stdin: &str) -> Output {
+pub(crate) fn run(mut command: Command, args: &[&str], stdin: &str) -> Output {
     let mut child = command
         .args(args)
         .env("RUST_LOG", "warn")
@@ -38,7 +38,10 @@ fn run(mut command: Command, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+/// A secret key for runs against `DATABASE_URL` (where one is required).
+pub const TEST_SECRET_KEY: &str = "cli-test-secret-key-0123456789abcdef";
+
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -177,6 +180,7 @@ async fn with_database_url_the_binary_uses_that_server_and_no_embedded_cluster()
         command
             .env("DATABASE_URL", db.owner_url())
             .env("JT_APP_DATABASE_URL", db.app_url())
+            .env("JT_SECRET_KEY", TEST_SECRET_KEY)
             .env("JT_DATA_DIR", dir.path());
         run(command, args, stdin)
     };
@@ -204,6 +208,7 @@ async fn with_database_url_the_binary_uses_that_server_and_no_embedded_cluster()
     let bad = Command::new(env!("CARGO_BIN_EXE_justtrades"))
         .arg("migrate")
         .env("DATABASE_URL", "mysql://nope")
+        .env("JT_SECRET_KEY", TEST_SECRET_KEY)
         .env("JT_DATA_DIR", dir.path())
         .output()
         .unwrap();

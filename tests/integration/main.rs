@@ -6,12 +6,15 @@
 
 mod api_recorders;
 mod auth;
+mod browser_hardening;
 mod cli;
+mod deployment;
 mod embedded_cluster;
 mod health;
 mod hostile_input;
 mod ingest;
 mod isolation;
+mod least_privilege;
 mod pages;
 mod replay;
 mod server_limits;

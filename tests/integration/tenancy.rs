@@ -71,14 +71,23 @@ async fn a_tenant_cannot_change_or_delete_another_tenants_rows() {
         .unwrap()
         .rows_affected();
     assert_eq!(updated, 1, "only alice's own recorder");
-    let deleted = sqlx::query("delete from recorders where id = $1")
+    tx.commit().await.unwrap();
+    // Recorders are only ever soft-deleted: the application role may not delete any row.
+    let mut tx = db.store.tenant(alice).await.unwrap();
+    let refused = sqlx::query("delete from recorders where id = $1")
         .bind(bob_rec)
         .execute(tx.conn())
         .await
-        .unwrap()
-        .rows_affected();
-    assert_eq!(deleted, 0);
-    tx.commit().await.unwrap();
+        .unwrap_err();
+    assert_eq!(
+        refused
+            .as_database_error()
+            .and_then(|e| e.code())
+            .as_deref(),
+        Some("42501"),
+        "{refused}"
+    );
+    drop(tx);
 
     let mut tx = db.store.tenant(bob).await.unwrap();
     let name: String = sqlx::query_scalar("select name from recorders where id = $1")

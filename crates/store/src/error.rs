@@ -40,6 +40,35 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The application connection could escape row-level security.
+    #[error(
+        "refusing to start: the application's database role `{role}` {reason}, so row-level \
+         security would not keep tenants apart. Connect as the application role `jt_app` \
+         (JT_APP_DATABASE_URL, or leave it unset to derive it from DATABASE_URL); see \
+         README \"Deploying\""
+    )]
+    UnsafeAppRole {
+        /// The role the pool logs in as.
+        role: String,
+        /// What makes it unsafe.
+        reason: String,
+    },
+    /// The database has no schema yet, and this process may not create it.
+    #[error(
+        "the database has no Just.Trades schema yet: run `justtrades migrate` with DATABASE_URL \
+         (the schema owner) first (on Fly it is the release_command)"
+    )]
+    NotMigrated,
+    /// A command that needs the schema owner (`migrate`, `rotate-secret-key`) without its
+    /// connection.
+    #[error(
+        "`justtrades {command}` needs DATABASE_URL: the schema owner's connection (the \
+         application role in JT_APP_DATABASE_URL may not change the schema)"
+    )]
+    OwnerRequired {
+        /// The command.
+        command: &'static str,
+    },
     /// Input that breaks a rule; the text says which and how to fix it.
     #[error("{0}")]
     Invalid(String),

@@ -6,11 +6,13 @@
 //! console and CLI, audited). A query that forgets the scope sees nothing.
 
 pub mod api_tokens;
+mod app_role_check;
 pub mod apply_settings;
 pub mod embedded;
 mod error;
 mod ids;
 pub mod ingest;
+pub mod key_rotation;
 mod lookups;
 mod paging;
 pub mod password;
@@ -29,11 +31,12 @@ mod typed_text;
 pub mod users;
 pub mod webhook_token;
 
+pub use app_role_check::verify_app_role;
 pub use error::StoreError;
 pub use ids::{ApiTokenId, RecorderId, UserId};
 pub use provision::{
-    APP_ROLE, DATABASE_NAME, Database, DbConfig, OWNER_ROLE, app_options, bootstrap_cluster,
-    ensure_app_role, migrate,
+    APP_ROLE, Access, DATABASE_NAME, Database, DbConfig, OWNER_ROLE, app_options,
+    bootstrap_cluster, ensure_app_role, migrate,
 };
 pub use secret_key::{SecretKey, SecretKeyError};
 pub use tenant::{AdminTx, Store, TenantTx};

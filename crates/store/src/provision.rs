@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
+use crate::app_role_check::verify_app_role;
 use crate::embedded::{ClusterOptions, EmbeddedCluster, EmbeddedError};
 use crate::{SecretKey, Store, StoreError};
 
@@ -39,6 +40,26 @@ pub struct DbConfig {
     pub secret_key: SecretKey,
 }
 
+impl DbConfig {
+    /// True for the embedded single-machine default: neither `DATABASE_URL` nor
+    /// `JT_APP_DATABASE_URL` is set. Only then may a process both migrate and serve, and only
+    /// then is a secret key generated when none is given.
+    pub fn is_embedded(&self) -> bool {
+        self.database_url.is_none() && self.app_database_url.is_none()
+    }
+}
+
+/// Which credentials a process uses on a production database (SPEC §4, least privilege).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `justtrades migrate` (fly's `release_command`): the schema owner from `DATABASE_URL`
+    /// creates or updates `jt_app` and applies migrations.
+    Migrate,
+    /// `serve`, `web`, `worker` and the operator commands: the application role only; never
+    /// migrates, and refuses an application role that could bypass row-level security.
+    App,
+}
+
 /// An open, migrated database and the embedded cluster behind it, if any.
 #[derive(Debug)]
 pub struct Database {
@@ -47,41 +68,37 @@ pub struct Database {
 }
 
 impl Database {
-    /// Starts or reuses the embedded cluster (without `DATABASE_URL`), makes sure the roles and
-    /// database exist, applies migrations as the owner and opens the application pool.
-    pub async fn open(config: &DbConfig) -> Result<Self, StoreError> {
-        let (cluster, owner) = match &config.database_url {
-            Some(url) => {
+    /// Opens the database for `access`.
+    ///
+    /// Embedded (no `DATABASE_URL`/`JT_APP_DATABASE_URL`): starts or reuses the private
+    /// cluster, makes sure the roles and database exist and applies migrations, whatever
+    /// the access. Production: [`Access::Migrate`] migrates as the owner; [`Access::App`]
+    /// connects as the application role only. Either way the application pool is opened
+    /// and its role checked ([`verify_app_role`]).
+    pub async fn open(config: &DbConfig, access: Access) -> Result<Self, StoreError> {
+        let (cluster, app) = match (&config.database_url, access) {
+            _ if config.is_embedded() => {
+                let (cluster, owner) = start_embedded(config).await?;
+                migrate(&owner).await?;
+                (Some(cluster), app_options(&owner, &config.secret_key))
+            }
+            (Some(url), Access::Migrate) => {
                 let owner = parse_url("DATABASE_URL", url)?;
                 if config.app_database_url.is_none() {
                     let mut conn = owner.connect().await?;
                     ensure_app_role(&mut conn, &config.secret_key).await?;
                     conn.close().await?;
                 }
-                (None, owner)
+                migrate(&owner).await?;
+                (None, production_app_options(config)?)
             }
-            None => {
-                let options = ClusterOptions {
-                    data_dir: config.data_dir.clone(),
-                    bin_dir: config.pg_bin_dir.clone(),
-                    durable: true,
-                };
-                let cluster =
-                    tokio::task::spawn_blocking(move || EmbeddedCluster::ensure_running(&options))
-                        .await
-                        .map_err(|e| EmbeddedError::Interrupted(format!("start-up: {e}")))??;
-                let owner =
-                    bootstrap_cluster(&cluster.superuser_options("postgres"), &config.secret_key)
-                        .await?;
-                (Some(cluster), owner)
+            (None, Access::Migrate) => {
+                return Err(StoreError::OwnerRequired { command: "migrate" });
             }
-        };
-        migrate(&owner).await?;
-        let app = match &config.app_database_url {
-            Some(url) => parse_url("JT_APP_DATABASE_URL", url)?,
-            None => app_options(&owner, &config.secret_key),
+            (_, Access::App) => (None, production_app_options(config)?),
         };
         let store = Store::connect(app, config.max_connections).await?;
+        verify_app_role(&store).await?;
         Ok(Self { store, cluster })
     }
 
@@ -118,6 +135,56 @@ impl Database {
             .map_err(|e| EmbeddedError::Interrupted(format!("stop: {e}")))??;
         tracing::info!("embedded PostgreSQL stopped");
         Ok(())
+    }
+}
+
+async fn start_embedded(
+    config: &DbConfig,
+) -> Result<(EmbeddedCluster, PgConnectOptions), StoreError> {
+    let options = ClusterOptions {
+        data_dir: config.data_dir.clone(),
+        bin_dir: config.pg_bin_dir.clone(),
+        durable: true,
+    };
+    let cluster = tokio::task::spawn_blocking(move || EmbeddedCluster::ensure_running(&options))
+        .await
+        .map_err(|e| EmbeddedError::Interrupted(format!("start-up: {e}")))??;
+    let owner =
+        bootstrap_cluster(&cluster.superuser_options("postgres"), &config.secret_key).await?;
+    Ok((cluster, owner))
+}
+
+/// The owner's connection for `rotate-secret-key` on a database opened with
+/// [`Access::Migrate`]: the embedded owner (passwords still from the current key), or
+/// `DATABASE_URL`.
+pub(crate) async fn owner_for_rotation(
+    db: &Database,
+    config: &DbConfig,
+) -> Result<PgConnectOptions, StoreError> {
+    match (db.cluster(), &config.database_url) {
+        (Some(cluster), _) => {
+            bootstrap_cluster(&cluster.superuser_options("postgres"), &config.secret_key).await
+        }
+        (None, Some(url)) => parse_url("DATABASE_URL", url),
+        (None, None) => Err(StoreError::OwnerRequired {
+            command: "rotate-secret-key",
+        }),
+    }
+}
+
+/// The application role's connection on a production database: `JT_APP_DATABASE_URL`, or
+/// `jt_app` (password derived from the secret key) on `DATABASE_URL`'s server and database.
+fn production_app_options(config: &DbConfig) -> Result<PgConnectOptions, StoreError> {
+    match (&config.app_database_url, &config.database_url) {
+        (Some(url), _) => parse_url("JT_APP_DATABASE_URL", url),
+        (None, Some(url)) => Ok(app_options(
+            &parse_url("DATABASE_URL", url)?,
+            &config.secret_key,
+        )),
+        (None, None) => Err(StoreError::BadUrl {
+            name: "JT_APP_DATABASE_URL",
+            problem: "neither it nor DATABASE_URL is set".to_owned(),
+        }),
     }
 }
 

@@ -34,12 +34,21 @@ pub struct TestDb {
 impl TestDb {
     /// Clones the template into a new database. Panics on failure: this is test set-up.
     pub async fn new() -> Self {
+        Self::create("jt_test", &shared().template, 5).await
+    }
+
+    /// A new database without any schema (not cloned from the migrated template), owned by
+    /// the owner role: for tests of who may migrate.
+    pub async fn new_empty() -> Self {
+        Self::create("jt_test_empty", "template0", 2).await
+    }
+
+    async fn create(prefix: &str, template: &str, connections: u32) -> Self {
         let shared = shared();
-        let name = format!("jt_test_{}", uuid::Uuid::new_v4().simple());
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
         let mut admin = shared.admin.connect().await.expect("connect as admin");
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "create database {name} template {} owner {}",
-            shared.template,
+            "create database {name} template {template} owner {}",
             shared.owner.get_username()
         )))
         .execute(&mut admin)
@@ -48,11 +57,17 @@ impl TestDb {
         admin.close().await.ok();
         let store = Store::connect(
             app_options(&shared.owner, &shared.secret).database(&name),
-            5,
+            connections,
         )
         .await
         .expect("connect as the application role");
         Self { store, name }
+    }
+
+    /// Options for connecting to this database as the cluster's administrator (a superuser
+    /// on the embedded test cluster).
+    pub fn admin_options(&self) -> PgConnectOptions {
+        shared().admin.clone().database(&self.name)
     }
 
     /// Options for connecting as the schema owner to this database.

@@ -14,9 +14,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, AuthLimits, AuthState};
+use crate::client_ip::TrustedProxies;
 use crate::in_flight::InFlight;
 use crate::server::ServerLimits;
-use crate::{api, health, pages, request_span, static_assets, webhook};
+use crate::{api, health, pages, request_span, security_headers, static_assets, webhook};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -67,6 +68,8 @@ pub struct WebConfig {
     pub base_url: String,
     /// Derives webhook tokens.
     pub secret_key: SecretKey,
+    /// `JT_TRUSTED_PROXIES`: whose `Fly-Client-IP`/`X-Forwarded-For` to believe.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl WebConfig {
@@ -87,7 +90,8 @@ pub fn router(state: AppState) -> Router {
                 CACHE_CONTROL,
                 HeaderValue::from_static("no-store"),
             ));
-    Router::new()
+    let https = state.config.secure_cookies();
+    let router = Router::new()
         .merge(health::router())
         .merge(static_assets::router())
         // Sessions and CSRF checks for browser pages only; the JSON API and webhooks are
@@ -103,6 +107,11 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span::make_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Outermost: a client's request id is vetted before anything logs or echoes it.
+        .layer(axum::middleware::map_request(
+            request_span::drop_unsafe_request_id,
+        ));
+    security_headers::add(router, https)
 }
 
 /// No route matched: the API answers JSON, everything else the 404 page.

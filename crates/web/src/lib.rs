@@ -3,12 +3,14 @@
 mod api;
 mod app;
 pub mod auth;
+pub mod client_ip;
 mod health;
 mod in_flight;
 pub mod page_error;
 mod pages;
 mod position_json;
 mod request_span;
+mod security_headers;
 mod server;
 mod static_assets;
 #[cfg(feature = "test-support")]

@@ -1,5 +1,6 @@
 //! `spawn_app()`: the real router on a real port, over a fresh test database.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
@@ -10,6 +11,7 @@ use reqwest::header;
 use tokio::sync::oneshot;
 
 use crate::auth::{AuthLimits, SESSION_COOKIE};
+use crate::client_ip::TrustedProxies;
 use crate::{AppState, Application, ServerLimits, WebConfig};
 
 /// A running server for one test; it stops when this is dropped.
@@ -59,6 +61,17 @@ pub async fn spawn_app_with_server_limits(server: ServerLimits) -> TestApp {
     .await
 }
 
+/// [`spawn_app`] with these limits, trusting `X-Forwarded-For` from these proxies (tests
+/// trust 127.0.0.1 to play clients from many addresses, see [`TestApp::browser_from`]).
+pub async fn spawn_app_behind_proxy(auth: AuthLimits, trusted_proxies: TrustedProxies) -> TestApp {
+    spawn_app_with(TestSettings {
+        auth,
+        trusted_proxies,
+        ..TestSettings::default()
+    })
+    .await
+}
+
 /// Limits a test may change; the rest stay at their defaults.
 #[derive(Debug, Clone, Default)]
 pub struct TestSettings {
@@ -68,6 +81,8 @@ pub struct TestSettings {
     pub ingest: IngestConfig,
     /// Server timeouts and caps.
     pub server: ServerLimits,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// [`spawn_app`] with other settings.
@@ -108,6 +123,7 @@ async fn spawn(store: Store, settings: TestSettings) -> TestApp {
             b"web-test-secret-key-0123456789abcdef".to_vec(),
         )
         .expect("test key"),
+        trusted_proxies: settings.trusted_proxies,
     };
     let state = AppState::with_ingest(store.clone(), config, settings.ingest)
         .with_auth_limits(settings.auth);
@@ -166,37 +182,67 @@ impl TestApp {
         self.get("/readyz").await
     }
 
-    /// A new browser: its own session cookie, no redirects followed.
+    /// A new browser: its own cookies, no redirects followed.
     pub fn browser(&self) -> TestBrowser {
+        self.new_browser(header::HeaderMap::new())
+    }
+
+    /// A new browser whose requests arrive through a proxy saying they come from `ip`
+    /// (`X-Forwarded-For`; believed only by apps from [`spawn_app_behind_proxy`]).
+    pub fn browser_from(&self, ip: std::net::IpAddr) -> TestBrowser {
+        let mut headers = header::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            header::HeaderValue::from_str(&ip.to_string()).expect("an IP is a header value"),
+        );
+        self.new_browser(headers)
+    }
+
+    fn new_browser(&self, headers: header::HeaderMap) -> TestBrowser {
         TestBrowser {
             address: self.address.clone(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
                 .build()
                 .expect("test client"),
-            session_cookie: Mutex::new(None),
+            cookies: Mutex::new(BTreeMap::new()),
         }
     }
 }
 
-/// A browser for the session-authenticated pages: keeps the `jt_session` cookie the server
-/// sets (reqwest's cookie store is not enabled) and does not follow redirects, so tests see
-/// the 303s. Form helpers fetch a fresh CSRF token first, like a person loading the page.
+/// A browser for the session-authenticated pages: keeps the cookies the server sets (the
+/// session, and the anonymous CSRF cookie) and does not follow redirects, so tests see the
+/// 303s. Form helpers fetch a fresh CSRF token first, like a person loading the page.
 pub struct TestBrowser {
     address: String,
     client: reqwest::Client,
-    session_cookie: Mutex<Option<String>>,
+    cookies: Mutex<BTreeMap<String, String>>,
 }
 
 impl TestBrowser {
     /// The session cookie's current value, if the browser holds one.
     pub fn session_cookie(&self) -> Option<String> {
-        self.session_cookie.lock().expect("cookie lock").clone()
+        self.cookie(SESSION_COOKIE)
     }
 
     /// Replaces the session cookie (e.g. to replay an old one).
     pub fn set_session_cookie(&self, value: Option<String>) {
-        *self.session_cookie.lock().expect("cookie lock") = value;
+        self.set_cookie(SESSION_COOKIE, value);
+    }
+
+    /// A cookie's current value, if the browser holds it.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().expect("cookie lock").get(name).cloned()
+    }
+
+    /// Sets (`Some`) or removes (`None`) a cookie.
+    pub fn set_cookie(&self, name: &str, value: Option<String>) {
+        let mut cookies = self.cookies.lock().expect("cookie lock");
+        match value {
+            Some(value) => cookies.insert(name.to_owned(), value),
+            None => cookies.remove(name),
+        };
     }
 
     /// `GET {path}` with the session cookie.
@@ -287,27 +333,34 @@ impl TestBrowser {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> reqwest::Response {
-        let request = match self.session_cookie() {
-            Some(value) => request.header(header::COOKIE, format!("{SESSION_COOKIE}={value}")),
-            None => request,
+        let cookies = self
+            .cookies
+            .lock()
+            .expect("cookie lock")
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = if cookies.is_empty() {
+            request
+        } else {
+            request.header(header::COOKIE, cookies)
         };
         let response = request.send().await.expect("request failed");
-        self.keep_cookie(&response);
+        self.keep_cookies(&response);
         response
     }
 
-    /// Applies a `Set-Cookie` for the session: a new value, or removal (empty value or
-    /// `Max-Age=0`).
-    fn keep_cookie(&self, response: &reqwest::Response) {
-        let prefix = format!("{SESSION_COOKIE}=");
+    /// Applies each `Set-Cookie`: a new value, or removal (empty value or `Max-Age=0`).
+    fn keep_cookies(&self, response: &reqwest::Response) {
         for set_cookie in response.headers().get_all(header::SET_COOKIE) {
             let text = set_cookie.to_str().expect("ASCII Set-Cookie");
-            let Some(rest) = text.strip_prefix(&prefix) else {
+            let pair = text.split(';').next().unwrap_or_default();
+            let Some((name, value)) = pair.split_once('=') else {
                 continue;
             };
-            let value = rest.split(';').next().unwrap_or_default();
             let removed = value.is_empty() || text.to_ascii_lowercase().contains("max-age=0");
-            self.set_session_cookie((!removed).then(|| value.to_owned()));
+            self.set_cookie(name.trim(), (!removed).then(|| value.to_owned()));
         }
     }
 }

@@ -5,12 +5,12 @@
 //! anyone is left to hear the answer. Once admitted, the signal belongs to the ingestor
 //! (group commit); the task only waits for its outcome.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,7 @@ use jt_store::ingest::{IngestError, SignalArrival};
 use tracing::Instrument;
 
 use crate::AppState;
+use crate::client_ip::ClientIp;
 use crate::webhook_answer::{self as answer, WebhookAnswer};
 use crate::webhook_body::{BodyError, read_webhook_body};
 
@@ -31,7 +32,7 @@ pub fn router() -> Router<AppState> {
 async fn receive(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -39,7 +40,7 @@ async fn receive(
     let guard = state.webhooks.enter();
     let task = tokio::spawn(async move {
         let _guard = guard;
-        let answer = handle(&state, &token, peer, &headers, body, started).await;
+        let answer = handle(&state, &token, client, &headers, body, started).await;
         answer.into_response()
     });
     // Dropping this await (the client hung up) does not cancel the task.
@@ -52,7 +53,7 @@ async fn receive(
 async fn handle(
     state: &AppState,
     token: &str,
-    peer: SocketAddr,
+    client: IpAddr,
     headers: &HeaderMap,
     body: Body,
     started: Instant,
@@ -75,7 +76,7 @@ async fn handle(
             content_type: headers
                 .get(CONTENT_TYPE)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-            source_ip: Some(peer.ip()),
+            source_ip: Some(client),
             received_at,
         })
     };

@@ -366,8 +366,36 @@ fn lock_file(data_dir: &Path) -> Result<File, EmbeddedError> {
     Ok(file)
 }
 
-/// Reads a generated secret, creating it (0600) on first use.
+/// Replaces a generated secret (key rotation), under the same lock as
+/// [`read_or_create_secret`].
+pub(crate) fn replace_secret(path: &Path, secret: &str) -> Result<(), EmbeddedError> {
+    let _lock = lock_secret(path)?;
+    write_private(path, secret)
+}
+
+/// Locks `{path}.lock` until the returned file is dropped.
+fn lock_secret(path: &Path) -> Result<File, EmbeddedError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(EmbeddedError::io(format!("open {}", lock_path.display())))?;
+    lock.lock()
+        .map_err(EmbeddedError::io(format!("lock {}", lock_path.display())))?;
+    Ok(lock)
+}
+
+/// Reads a generated secret, creating it (0600) on first use. Processes starting at the same
+/// time (`serve` and a CLI command) take a lock first, so they cannot each write their own
+/// secret (and one of them read a half-written file).
 pub(crate) fn read_or_create_secret(path: &Path, bytes: usize) -> Result<String, EmbeddedError> {
+    let _lock = lock_secret(path)?;
+    // The lock is released when `_lock` is dropped, after the secret is written.
     if let Ok(existing) = fs::read_to_string(path) {
         let existing = existing.trim();
         if !existing.is_empty() {

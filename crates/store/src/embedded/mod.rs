@@ -7,8 +7,8 @@ mod os_user;
 mod pid_file;
 
 pub use binaries::PgBinaries;
-pub(crate) use cluster::read_or_create_secret;
 pub use cluster::{ClusterOptions, EmbeddedCluster};
+pub(crate) use cluster::{read_or_create_secret, replace_secret};
 pub use os_user::ServerUser;
 
 /// Why the embedded cluster could not be set up, started or stopped.

@@ -1,8 +1,6 @@
-//! Extractors for pages: who is logged in, and which address a request came from.
+//! Extractors for pages: who is logged in.
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jt_store::UserId;
 use jt_store::users::{self, Role, UserStatus};
@@ -57,28 +55,5 @@ impl FromRequestParts<AppState> for AuthUser {
             email: profile.email,
             is_admin: profile.role == Role::Admin,
         })
-    }
-}
-
-/// The client's IP address: the TCP peer.
-///
-/// Behind a reverse proxy that is the proxy, so every client would share one attempt
-/// budget; deployments behind one must take the address from the proxy's header instead.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = PageError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, PageError> {
-        parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| Self(addr.ip()))
-            .ok_or_else(|| {
-                PageError::internal(
-                    "no peer address: serve with into_make_service_with_connect_info",
-                )
-            })
     }
 }

@@ -51,7 +51,8 @@ pub(super) async fn post_login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let LoginForm { email, password } = form;
-    state.auth.limiters.login_attempt(ip, &email)?;
+    let budgets = &state.auth.limiters.login;
+    let attempt = budgets.begin(ip, &email)?;
     let refused = |status: StatusCode, error: &'static str| {
         let page = LoginPage {
             csrf_token: csrf_token.clone(),
@@ -60,8 +61,16 @@ pub(super) async fn post_login(
         };
         Ok((status, page).into_response())
     };
-    match credentials::check_login(&state.store, &email, password).await? {
+    let outcome = match credentials::check_login(&state.store, &email, password).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            budgets.not_a_failure(attempt);
+            return Err(error);
+        }
+    };
+    match outcome {
         LoginOutcome::Verified(user_id) => {
+            budgets.succeeded(attempt);
             start_user_session(&session, user_id).await?;
             tracing::info!(%user_id, "logged in");
             Ok(Redirect::to("/").into_response())
@@ -71,6 +80,8 @@ pub(super) async fn post_login(
             refused(StatusCode::UNPROCESSABLE_ENTITY, INCORRECT)
         }
         LoginOutcome::Disabled => {
+            // The right password: no guess to count.
+            budgets.not_a_failure(attempt);
             tracing::info!("log-in refused: account disabled");
             refused(StatusCode::FORBIDDEN, DISABLED)
         }

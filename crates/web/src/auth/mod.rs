@@ -6,6 +6,7 @@ mod credentials;
 pub mod csrf;
 mod extractors;
 mod login;
+mod login_budget;
 mod rate_limit;
 pub mod session_store;
 mod signup;
@@ -18,8 +19,9 @@ use jt_store::UserId;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
+pub use crate::client_ip::ClientIp;
 pub use csrf::CsrfToken;
-pub use extractors::{AuthUser, ClientIp};
+pub use extractors::AuthUser;
 pub use rate_limit::{AuthLimits, RateLimit};
 pub use session_store::{PgSessionStore, spawn_expired_session_cleanup};
 
@@ -79,7 +81,10 @@ pub fn with_browser_session(pages: Router<AppState>, state: &AppState) -> Router
         .with_expiry(Expiry::OnInactivity(SESSION_IDLE_LIMIT));
     // Layers added later run first: the session exists before the CSRF check reads it.
     pages
-        .layer(middleware::from_fn(csrf::require_csrf_token))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::require_csrf_token,
+        ))
         .layer(sessions)
 }
 

@@ -1,4 +1,5 @@
 //! Attempt budgets for log-in and sign-up, per client IP and per email address (SPEC §5).
+//! Log-in counts failures only ([`super::login_budget`]); sign-up counts every attempt.
 //!
 //! The limiters live in this process's memory (governor keyed limiters). With several web
 //! processes each keeps its own budget, so the effective limit is the configured one times
@@ -13,6 +14,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use super::login_budget::LoginBudgets;
 use crate::page_error::PageError;
 
 /// At most `attempts` in any `per` window: a bucket of `attempts` that refills evenly over
@@ -46,11 +48,16 @@ impl RateLimit {
 /// The log-in and sign-up budgets. Tests lower them to reach the limit quickly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthLimits {
-    /// Log-in attempts per client IP (a shared office NAT needs some room).
-    pub login_per_ip: RateLimit,
-    /// Log-in attempts per email address, from anywhere (slows guessing one account's
-    /// password from many addresses).
-    pub login_per_email: RateLimit,
+    /// Failed log-ins per client IP, whatever the account (one client trying many
+    /// accounts; a shared office NAT needs some room).
+    pub login_failures_per_ip: RateLimit,
+    /// Failed log-ins per (client IP, email address): what locks out a guesser, and only
+    /// the guesser.
+    pub login_failures_per_ip_and_email: RateLimit,
+    /// Failed log-ins per email address from all IPs together: a looser ceiling against
+    /// guessing one account's password from many addresses. IPs that logged into the
+    /// account before are not held to it.
+    pub login_failures_per_email: RateLimit,
     /// Sign-ups per client IP.
     pub signup_per_ip: RateLimit,
     /// Sign-up attempts per email address.
@@ -61,8 +68,9 @@ impl Default for AuthLimits {
     fn default() -> Self {
         const MINUTE: Duration = Duration::from_secs(60);
         Self {
-            login_per_ip: RateLimit::new(10, MINUTE),
-            login_per_email: RateLimit::new(5, MINUTE * 15),
+            login_failures_per_ip: RateLimit::new(30, MINUTE * 10),
+            login_failures_per_ip_and_email: RateLimit::new(5, MINUTE * 15),
+            login_failures_per_email: RateLimit::new(50, MINUTE * 60),
             signup_per_ip: RateLimit::new(10, MINUTE * 60),
             signup_per_email: RateLimit::new(5, MINUTE * 60),
         }
@@ -72,8 +80,7 @@ impl Default for AuthLimits {
 /// The limiters for [`AuthLimits`].
 #[derive(Debug)]
 pub(crate) struct AuthLimiters {
-    login_per_ip: KeyedLimiter<IpAddr>,
-    login_per_email: KeyedLimiter<String>,
+    pub(crate) login: LoginBudgets,
     signup_per_ip: KeyedLimiter<IpAddr>,
     signup_per_email: KeyedLimiter<String>,
 }
@@ -81,18 +88,14 @@ pub(crate) struct AuthLimiters {
 impl AuthLimiters {
     pub(crate) fn new(limits: AuthLimits) -> Self {
         Self {
-            login_per_ip: KeyedLimiter::new(limits.login_per_ip),
-            login_per_email: KeyedLimiter::new(limits.login_per_email),
+            login: LoginBudgets::new(
+                limits.login_failures_per_ip,
+                limits.login_failures_per_ip_and_email,
+                limits.login_failures_per_email,
+            ),
             signup_per_ip: KeyedLimiter::new(limits.signup_per_ip),
             signup_per_email: KeyedLimiter::new(limits.signup_per_email),
         }
-    }
-
-    /// Counts one log-in attempt; `Err` when over either budget. The IP is checked first,
-    /// so a client over its IP budget does not use up the account's.
-    pub(crate) fn login_attempt(&self, ip: IpAddr, email: &str) -> Result<(), PageError> {
-        self.login_per_ip.check(&ip_key(ip))?;
-        self.login_per_email.check(&email_key(email))
     }
 
     /// Counts one sign-up attempt; `Err` when over either budget.
@@ -140,7 +143,7 @@ impl<K: std::hash::Hash + Eq + Clone> KeyedLimiter<K> {
 }
 
 /// IPv6 clients usually hold a whole /64, so they are limited per /64, not per address.
-fn ip_key(ip: IpAddr) -> IpAddr {
+pub(super) fn ip_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -156,7 +159,7 @@ fn ip_key(ip: IpAddr) -> IpAddr {
 
 /// Email budgets are per address as the database matches it: trimmed, case-insensitive.
 /// Capped in length so junk input cannot make large keys (no valid address is longer).
-fn email_key(email: &str) -> String {
+pub(super) fn email_key(email: &str) -> String {
     email
         .trim()
         .chars()
@@ -170,22 +173,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_budget_runs_out_after_the_allowed_attempts() {
+    fn the_sign_up_budget_runs_out_after_the_allowed_attempts() {
         let limiters = AuthLimiters::new(AuthLimits {
-            login_per_email: RateLimit::new(3, Duration::from_secs(3600)),
+            signup_per_email: RateLimit::new(3, Duration::from_secs(3600)),
             ..AuthLimits::default()
         });
         let ip = IpAddr::from([192, 0, 2, 1]);
         for _ in 0..3 {
-            assert!(limiters.login_attempt(ip, "A@example.com").is_ok());
+            assert!(limiters.signup_attempt(ip, "A@example.com").is_ok());
         }
         let Err(PageError::TooManyAttempts { retry_after }) =
-            limiters.login_attempt(ip, " a@EXAMPLE.com ")
+            limiters.signup_attempt(ip, " a@EXAMPLE.com ")
         else {
             panic!("the fourth attempt for the same address must be refused");
         };
         assert!(retry_after > Duration::from_secs(1000));
-        assert!(limiters.login_attempt(ip, "b@example.com").is_ok());
+        assert!(limiters.signup_attempt(ip, "b@example.com").is_ok());
     }
 
     #[test]

@@ -72,9 +72,11 @@ impl SessionStore for PgSessionStore {
         else {
             return Ok(None);
         };
-        rmp_serde::from_slice(&data)
-            .map(Some)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))
+        let mut record: Record = rmp_serde::from_slice(&data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        // The stored record carries no id (see `encode`): it is the one asked for.
+        record.id = *session_id;
+        Ok(Some(record))
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
@@ -111,8 +113,14 @@ pub fn spawn_expired_session_cleanup(store: &Store) -> JoinHandle<()> {
     })
 }
 
+/// The record without its id: the table keeps only a hash of the id, and the data column
+/// must not undo that.
 fn encode(record: &Record) -> session_store::Result<Vec<u8>> {
-    rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))
+    let without_id = Record {
+        id: Id(0),
+        ..record.clone()
+    };
+    rmp_serde::to_vec(&without_id).map_err(|e| session_store::Error::Encode(e.to_string()))
 }
 
 fn expiry_of(record: &Record) -> session_store::Result<DateTime<Utc>> {
