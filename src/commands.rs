@@ -9,13 +9,18 @@ use jt_store::{Database, DbConfig, SecretKey, api_tokens};
 use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
-    Cli, Command, GlobalArgs, RecorderCommand, ServeArgs, TokenCommand, UserCommand,
+    BenchCommand, Cli, Command, GlobalArgs, RecorderCommand, ServeArgs, TokenCommand, UserCommand,
 };
 
 /// Actor name in the audit log for command-line operations.
 const CLI_ACTOR: &str = "cli";
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The benchmark starts its own server and cluster: it opens no database here.
+    if let Command::Bench(BenchCommand::Ingest(args)) = &cli.command {
+        jt_bench::run_ingest(args, cli.global.pg_bin_dir.as_deref()).await?;
+        return Ok(());
+    }
     let secret_key = SecretKey::load(cli.global.secret_key.as_deref(), &cli.global.data_dir)?;
     let db = open_database(&cli.global, secret_key.clone()).await?;
     // Close (and stop the embedded cluster we started) whatever the command's outcome.
@@ -35,6 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recorder(RecorderCommand::Rebuild { id, fix }) => {
             rebuild_recorder(&db, &id, fix).await
         }
+        Command::Bench(_) => unreachable!("benchmarks return before the database is opened"),
     };
     let closed = db.close().await.context("closing the database");
     result.and(closed)
