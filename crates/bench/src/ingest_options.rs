@@ -7,8 +7,7 @@ use serde::Serialize;
 
 use crate::BenchError;
 
-/// Options of `justtrades bench ingest`. Defaults depend on the mode (shown as
-/// sustained / `--burst` / `--hangup`).
+/// Options of `justtrades bench ingest`. Some defaults depend on the mode.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IngestArgs {
     /// Bar-close burst: SIGNALS alerts over RECORDERS recorders with CONCURRENCY in flight,
@@ -19,19 +18,19 @@ pub struct IngestArgs {
     /// the answer; reports how many of the sent signals were stored.
     #[arg(long)]
     pub hangup: bool,
-    /// Concurrent requests, one connection each [default: 16 / 1000 / 16].
+    /// Concurrent requests, one connection each [default: 16; --burst: 1000].
     #[arg(long)]
     pub concurrency: Option<usize>,
-    /// Recorders the alerts are spread over [default: 64 / 2000 / 64].
+    /// Recorders the alerts are spread over [default: 64; --burst: 2000].
     #[arg(long)]
     pub recorders: Option<usize>,
-    /// Users owning the recorders [default: 16 / 200 / 16].
+    /// Users owning the recorders [default: 16; --burst: 200].
     #[arg(long)]
     pub users: Option<usize>,
     /// Seconds of the sustained run (pgbench runs as long, before it).
     #[arg(long, default_value_t = 20)]
     pub duration_secs: u64,
-    /// Alerts to send in --burst and --hangup [default: 10000 / 2000].
+    /// Alerts to send in --burst and --hangup [default: --burst: 10000; --hangup: 2000].
     #[arg(long)]
     pub signals: Option<usize>,
     /// pgbench scale factor [default: the concurrency, at least 16].

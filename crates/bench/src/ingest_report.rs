@@ -37,7 +37,7 @@ pub struct WebhookResult {
     pub sent: u64,
     /// Answers received.
     pub answered: u64,
-    /// Answers per second.
+    /// Answers per second (signals sent per second for hang-ups).
     pub per_second: f64,
     /// Latency of the answers.
     pub latency: Option<LatencySummary>,
@@ -90,8 +90,12 @@ impl IngestReport {
                 format!("{:.2}", l.max_ms),
             )
         });
+        let unit = match c.mode {
+            Mode::Hangup => "sent/s",
+            Mode::Sustained | Mode::Burst => "req/s",
+        };
         out.push_str(&format!(
-            "{:<22}{:>8.1} req/s{:>11}{:>11}{:>11}\n",
+            "{:<22}{:>8.1} {unit:<5}{:>11}{:>11}{:>11}\n",
             "webhooks", w.per_second, p50, p99, max
         ));
         if let Some(ratio) = self.ratio_webhooks_to_pgbench {

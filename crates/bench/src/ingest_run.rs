@@ -133,7 +133,11 @@ fn report(
     stored: &[u64],
     pgbench: Option<PgbenchResult>,
 ) -> IngestReport {
-    let per_second = outcome.answers_per_second();
+    // Hung-up senders get no answers: their rate is of signals sent.
+    let per_second = match plan.mode {
+        Mode::Hangup => outcome.sent() as f64 / outcome.elapsed.as_secs_f64().max(f64::EPSILON),
+        Mode::Sustained | Mode::Burst => outcome.answers_per_second(),
+    };
     let webhooks = WebhookResult {
         seconds: outcome.elapsed.as_secs_f64(),
         sent: outcome.sent(),

@@ -50,8 +50,11 @@ impl SignalRequest {
 
     /// The request with `id` (as 16 hex digits) in its slot.
     pub fn with_id(&mut self, id: u64) -> &[u8] {
-        let hex = format!("{id:016x}");
-        self.bytes[self.id_at..self.id_at + ID_DIGITS].copy_from_slice(hex.as_bytes());
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let slot = &mut self.bytes[self.id_at..self.id_at + ID_DIGITS];
+        for (i, digit) in slot.iter_mut().enumerate() {
+            *digit = HEX[((id >> (4 * (ID_DIGITS - 1 - i))) & 0xf) as usize];
+        }
         &self.bytes
     }
 }
