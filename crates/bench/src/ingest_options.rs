@@ -33,6 +33,10 @@ pub struct IngestArgs {
     /// Alerts to send in --burst and --hangup [default: --burst: 10000; --hangup: 2000].
     #[arg(long)]
     pub signals: Option<usize>,
+    /// With --hangup: this many ordinary senders (on recorders of their own) keep the
+    /// server busy while the hang-ups are sent.
+    #[arg(long, default_value_t = 0, requires = "hangup")]
+    pub background: usize,
     /// pgbench scale factor [default: the concurrency, at least 16].
     #[arg(long)]
     pub pgbench_scale: Option<u32>,
@@ -81,6 +85,8 @@ pub struct IngestPlan {
     pub signals: Option<usize>,
     /// pgbench scale (sustained mode).
     pub pgbench_scale: Option<u32>,
+    /// Ordinary senders running alongside the hang-ups (hang-up mode).
+    pub background: usize,
 }
 
 impl IngestPlan {
@@ -106,6 +112,7 @@ impl IngestPlan {
             signals: signals.map(|default| args.signals.unwrap_or(default)),
             pgbench_scale: (mode == Mode::Sustained)
                 .then(|| args.pgbench_scale.unwrap_or(concurrency.max(16) as u32)),
+            background: args.background,
         };
         plan.check()?;
         Ok(plan)
@@ -132,6 +139,15 @@ impl IngestPlan {
             )));
         }
         Ok(())
+    }
+
+    /// Recorders to create: the run's, plus as many again for a background load.
+    pub fn recorders_to_create(&self) -> usize {
+        if self.background > 0 {
+            2 * self.recorders
+        } else {
+            self.recorders
+        }
     }
 
     /// The sustained run's length.

@@ -22,6 +22,8 @@ pub struct IngestReport {
     pub config: IngestPlan,
     /// The webhook side.
     pub webhooks: WebhookResult,
+    /// The ordinary senders that ran alongside the hang-ups (`--background`).
+    pub background: Option<WebhookResult>,
     /// pgbench on the same cluster (sustained mode).
     pub pgbench: Option<PgbenchResult>,
     /// Webhook answers per second ÷ pgbench TPS (sustained mode).
@@ -83,13 +85,7 @@ impl IngestReport {
                     .map_or("?".to_owned(), |ms| format!("{ms:.2}")),
             ));
         }
-        let (p50, p99, max) = w.latency.map_or(("-".into(), "-".into(), "-".into()), |l| {
-            (
-                format!("{:.2}", l.p50_ms),
-                format!("{:.2}", l.p99_ms),
-                format!("{:.2}", l.max_ms),
-            )
-        });
+        let (p50, p99, max) = latency_columns(w.latency);
         let unit = match c.mode {
             Mode::Hangup => "sent/s",
             Mode::Sustained | Mode::Burst => "req/s",
@@ -98,6 +94,19 @@ impl IngestReport {
             "{:<22}{:>8.1} {unit:<5}{:>11}{:>11}{:>11}\n",
             "webhooks", w.per_second, p50, p99, max
         ));
+        if let Some(b) = &self.background {
+            let (p50, p99, max) = latency_columns(b.latency);
+            out.push_str(&format!(
+                "{:<22}{:>8.1} req/s{:>11}{:>11}{:>11}   (answers {}; lost {})\n",
+                "background senders",
+                b.per_second,
+                p50,
+                p99,
+                max,
+                b.statuses.describe(),
+                b.lost
+            ));
+        }
         if let Some(ratio) = self.ratio_webhooks_to_pgbench {
             out.push_str(&format!("ratio webhooks / pgbench: {ratio:.2}\n"));
         }
@@ -126,6 +135,17 @@ impl IngestReport {
         std::fs::write(&path, json).map_err(BenchError::io(format!("write {}", path.display())))?;
         Ok(path)
     }
+}
+
+/// p50, p99 and max for the table, `-` without answers.
+fn latency_columns(latency: Option<LatencySummary>) -> (String, String, String) {
+    latency.map_or(("-".into(), "-".into(), "-".into()), |l| {
+        (
+            format!("{:.2}", l.p50_ms),
+            format!("{:.2}", l.p99_ms),
+            format!("{:.2}", l.max_ms),
+        )
+    })
 }
 
 /// The commit being measured, `unknown` outside a git checkout.

@@ -2,6 +2,8 @@
 //! webhook load, the stored-signal check, then everything stopped and removed.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use jt_store::{Database, DbConfig, SecretKey, Store};
@@ -10,8 +12,10 @@ use crate::BenchError;
 use crate::ingest_options::{IngestArgs, IngestPlan, Mode};
 use crate::ingest_report::{IngestReport, WebhookResult, git_commit};
 use crate::latency_stats::LatencySummary;
-use crate::load_generator::{LoadOutcome, LoadTarget, run_burst, run_hangups, run_sustained};
-use crate::pgbench::{Pgbench, PgbenchResult};
+use crate::load_generator::{
+    LoadOutcome, LoadTarget, Until, run_burst, run_hangups, run_sustained,
+};
+use crate::pgbench::Pgbench;
 use crate::provisioning::{Recorders, lost, provision, stored_per_recorder};
 use crate::server_process::{BenchServer, TempDataDir};
 
@@ -75,11 +79,9 @@ async fn measure_with(
     db: &Database,
     pg_bin_dir: Option<&Path>,
 ) -> Result<IngestReport, BenchError> {
-    eprintln!(
-        "creating {} users and {} recorders",
-        plan.users, plan.recorders
-    );
-    let recorders = provision(db.store(), secret, plan.users, plan.recorders).await?;
+    let created = plan.recorders_to_create();
+    eprintln!("creating {} users and {created} recorders", plan.users);
+    let recorders = provision(db.store(), secret, plan.users, created).await?;
     let pgbench = match (plan.mode, db.cluster()) {
         (Mode::Sustained, Some(cluster)) => {
             let scale = plan.pgbench_scale.unwrap_or(16);
@@ -96,21 +98,68 @@ async fn measure_with(
         }
         _ => None,
     };
-    let target = LoadTarget {
+    let (mut outcome, background) = run_load(plan, server, &recorders.webhook_paths).await;
+    let stored = settled_counts(db.store(), &recorders).await?;
+    let (main_stored, background_stored) = stored.split_at(plan.recorders);
+    Ok(IngestReport {
+        date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        git_commit: git_commit(),
+        machine_cores: std::thread::available_parallelism().map_or(1, usize::from),
+        config: plan.clone(),
+        webhooks: webhook_result(plan.mode, &mut outcome, main_stored),
+        background: background
+            .map(|mut outcome| webhook_result(Mode::Sustained, &mut outcome, background_stored)),
+        ratio_webhooks_to_pgbench: pgbench
+            .as_ref()
+            .map(|pg| outcome.answers_per_second() / pg.tps),
+        pgbench,
+    })
+}
+
+/// The webhook load of `plan`'s mode; with a background load, its outcome too.
+async fn run_load(
+    plan: &IngestPlan,
+    server: &BenchServer,
+    webhook_paths: &[String],
+) -> (LoadOutcome, Option<LoadOutcome>) {
+    // The run's recorders first; a background load gets the rest.
+    let (main_paths, background_paths) = webhook_paths.split_at(plan.recorders);
+    let target = |paths: &[String]| LoadTarget {
         address: server.address,
-        webhook_paths: recorders.webhook_paths.clone(),
+        webhook_paths: paths.to_vec(),
     };
     eprintln!(
         "webhooks: {:?} with {} connections",
         plan.mode, plan.concurrency
     );
-    let mut outcome = match plan.mode {
-        Mode::Sustained => run_sustained(&target, plan.concurrency, plan.duration()).await,
-        Mode::Burst => run_burst(&target, plan.concurrency, plan.signals.unwrap_or(0)).await,
-        Mode::Hangup => run_hangups(&target, plan.concurrency, plan.signals.unwrap_or(0)).await,
-    };
-    let stored = settled_counts(db.store(), &recorders).await?;
-    Ok(report(plan, &mut outcome, &stored, pgbench))
+    let signals = plan.signals.unwrap_or(0);
+    match plan.mode {
+        Mode::Sustained => {
+            let until = Until::Elapsed(plan.duration());
+            let outcome = run_sustained(&target(main_paths), plan.concurrency, until).await;
+            (outcome, None)
+        }
+        Mode::Burst => (
+            run_burst(&target(main_paths), plan.concurrency, signals).await,
+            None,
+        ),
+        Mode::Hangup => {
+            let stop = Arc::new(AtomicBool::new(false));
+            let hangups = async {
+                let outcome = run_hangups(&target(main_paths), plan.concurrency, signals).await;
+                stop.store(true, Ordering::Relaxed);
+                outcome
+            };
+            let background = async {
+                if plan.background == 0 {
+                    return None;
+                }
+                let until = Until::Stopped(stop.clone());
+                Some(run_sustained(&target(background_paths), plan.background, until).await)
+            };
+            tokio::join!(hangups, background)
+        }
+    }
 }
 
 /// Stored signals per recorder once the counts stop changing (or after [`SETTLE_TIMEOUT`]).
@@ -127,18 +176,13 @@ async fn settled_counts(store: &Store, recorders: &Recorders) -> Result<Vec<u64>
     }
 }
 
-fn report(
-    plan: &IngestPlan,
-    outcome: &mut LoadOutcome,
-    stored: &[u64],
-    pgbench: Option<PgbenchResult>,
-) -> IngestReport {
+fn webhook_result(mode: Mode, outcome: &mut LoadOutcome, stored: &[u64]) -> WebhookResult {
     // Hung-up senders get no answers: their rate is of signals sent.
-    let per_second = match plan.mode {
+    let per_second = match mode {
         Mode::Hangup => outcome.sent() as f64 / outcome.elapsed.as_secs_f64().max(f64::EPSILON),
         Mode::Sustained | Mode::Burst => outcome.answers_per_second(),
     };
-    let webhooks = WebhookResult {
+    WebhookResult {
         seconds: outcome.elapsed.as_secs_f64(),
         sent: outcome.sent(),
         answered: outcome.latencies.len() as u64,
@@ -147,14 +191,5 @@ fn report(
         statuses: outcome.statuses.clone(),
         stored: stored.iter().sum(),
         lost: lost(&outcome.sent_per_recorder, stored),
-    };
-    IngestReport {
-        date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        git_commit: git_commit(),
-        machine_cores: std::thread::available_parallelism().map_or(1, usize::from),
-        config: plan.clone(),
-        ratio_webhooks_to_pgbench: pgbench.as_ref().map(|pg| per_second / pg.tps),
-        pgbench,
-        webhooks,
     }
 }

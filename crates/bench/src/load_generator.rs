@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Barrier;
@@ -50,17 +51,30 @@ impl LoadOutcome {
     }
 }
 
-/// Sends alerts for `duration` with `senders` connections, each sending back to back.
-pub async fn run_sustained(target: &LoadTarget, senders: usize, duration: Duration) -> LoadOutcome {
+/// When a sustained load stops.
+#[derive(Debug, Clone)]
+pub enum Until {
+    /// This long after all connections are open.
+    Elapsed(Duration),
+    /// When the flag is set (e.g. by another load running alongside).
+    Stopped(Arc<AtomicBool>),
+}
+
+/// Sends alerts with `senders` connections, each sending back to back, until `until`.
+pub async fn run_sustained(target: &LoadTarget, senders: usize, until: Until) -> LoadOutcome {
     let start = Arc::new(Barrier::new(senders));
     let mut tasks = JoinSet::new();
     for mut sender in Sender::for_each_connection(target, senders) {
-        let start = start.clone();
+        let (start, until) = (start.clone(), until.clone());
         tasks.spawn(async move {
             sender.connect().await;
             start.wait().await;
-            let deadline = Instant::now() + duration;
-            while Instant::now() < deadline {
+            let began = Instant::now();
+            let done = || match &until {
+                Until::Elapsed(duration) => began.elapsed() >= *duration,
+                Until::Stopped(flag) => flag.load(Ordering::Relaxed),
+            };
+            while !done() {
                 sender.send_next().await;
             }
             sender.into_tally()
