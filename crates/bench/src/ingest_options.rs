@@ -150,6 +150,17 @@ impl IngestPlan {
         }
     }
 
+    /// The result file's prefix: one kind of result per mode, hang-ups with a background
+    /// load apart from those on an idle server.
+    pub fn file_prefix(&self) -> String {
+        let prefix = self.mode.file_prefix();
+        if self.background > 0 {
+            format!("{prefix}-loaded")
+        } else {
+            prefix.to_owned()
+        }
+    }
+
     /// The sustained run's length.
     pub fn duration(&self) -> Duration {
         Duration::from_secs(self.duration_secs)

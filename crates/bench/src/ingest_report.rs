@@ -128,7 +128,7 @@ impl IngestReport {
         std::fs::create_dir_all(dir)
             .map_err(BenchError::io(format!("create {}", dir.display())))?;
         let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-        let path = dir.join(format!("{}-{stamp}.json", self.config.mode.file_prefix()));
+        let path = dir.join(format!("{}-{stamp}.json", self.config.file_prefix()));
         let mut json = serde_json::to_string_pretty(self)
             .map_err(|e| BenchError::io("encode the results")(e.into()))?;
         json.push('\n');
