@@ -9,14 +9,19 @@ use jt_store::{Access, Database, DbConfig, SecretKey, SecretKeyError, api_tokens
 use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
-    Cli, Command, GlobalArgs, RecorderCommand, SecretKeySource, ServeArgs, TokenCommand,
-    UserCommand,
+    BenchCommand, Cli, Command, GlobalArgs, RecorderCommand, SecretKeySource, ServeArgs,
+    TokenCommand, UserCommand,
 };
 
 /// Actor name in the audit log for command-line operations.
 const CLI_ACTOR: &str = "cli";
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The benchmark starts its own server and cluster: it opens no database here.
+    if let Command::Bench(BenchCommand::Ingest(args)) = &cli.command {
+        jt_bench::run_ingest(args, cli.global.pg_bin_dir.as_deref()).await?;
+        return Ok(());
+    }
     let config = db_config(&cli.global)?;
     // Only `migrate` may use the schema owner; everything else runs as the application role
     // (on the embedded database, every command may still migrate it: SPEC §4).
@@ -45,6 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recorder(RecorderCommand::Rebuild { id, fix }) => {
             rebuild_recorder(&db, &id, fix).await
         }
+        Command::Bench(_) => unreachable!("benchmarks return before the database is opened"),
     };
     let closed = db.close().await.context("closing the database");
     result.and(closed)

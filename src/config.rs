@@ -131,6 +131,16 @@ pub enum Command {
     /// Operate on recorders.
     #[command(subcommand)]
     Recorder(RecorderCommand),
+    /// Benchmarks against a server on a fresh embedded cluster (results in bench/results/).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Webhook throughput and latency vs pgbench tpcb-like on the same cluster; --burst for a
+    /// bar-close burst, --hangup for senders that hang up. Ignores DATABASE_URL.
+    Ingest(jt_bench::IngestArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,6 +22,7 @@ pub mod recorder_overview;
 pub mod recorders;
 mod secret_key;
 pub mod sessions;
+pub mod signal_counts;
 pub mod signal_log;
 pub mod state;
 mod tenant;

@@ -88,6 +88,12 @@ impl EmbeddedCluster {
             .database(database)
     }
 
+    /// The superuser's password, for client programs of the cluster (e.g. `pgbench` in
+    /// `justtrades bench`); it is also kept in `{data_dir}/postgres.password`.
+    pub fn superuser_password(&self) -> &str {
+        &self.superuser_password
+    }
+
     /// True when this process started the server (and so should stop it when done).
     pub fn started_here(&self) -> bool {
         self.started_here

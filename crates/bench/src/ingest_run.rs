@@ -1,0 +1,198 @@
+//! `justtrades bench ingest`: a fresh server and cluster, users and recorders, pgbench, the
+//! webhook load, the stored-signal check, then everything stopped and removed.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use jt_store::{Access, Database, DbConfig, SecretKey, Store};
+
+use crate::BenchError;
+use crate::ingest_options::{IngestArgs, IngestPlan, Mode};
+use crate::ingest_report::{IngestReport, WebhookResult, git_commit};
+use crate::latency_stats::LatencySummary;
+use crate::load_generator::{
+    LoadOutcome, LoadTarget, Until, run_burst, run_hangups, run_sustained,
+};
+use crate::pgbench::Pgbench;
+use crate::provisioning::{Recorders, lost, provision, stored_per_recorder};
+use crate::server_process::{BenchServer, TempDataDir};
+
+/// How long stored counts may keep changing after the load (hung-up senders' signals are
+/// still being processed when the load generator is done).
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the benchmark `args` describe, prints the table and saves the JSON result.
+/// `pg_bin_dir` is `JT_PG_BIN_DIR`.
+pub async fn run_ingest(
+    args: &IngestArgs,
+    pg_bin_dir: Option<&Path>,
+) -> Result<IngestReport, BenchError> {
+    let plan = IngestPlan::from_args(args)?;
+    let exe = std::env::current_exe().map_err(BenchError::io("find this executable"))?;
+    let data = TempDataDir::create()?;
+    // Generated before the server starts, so the server uses it too (webhook tokens).
+    let secret = SecretKey::load_or_generate(data.path())?;
+    eprintln!(
+        "starting a server on a fresh cluster in {}",
+        data.path().display()
+    );
+    let server = BenchServer::start(&exe, data.path(), pg_bin_dir).await?;
+    let measured = measure(&plan, &server, &secret, data.path(), pg_bin_dir).await;
+    eprintln!("stopping the server");
+    let stopped = server.stop().await;
+    drop(data);
+    let report = measured?;
+    stopped?;
+    print!("{}", report.table());
+    let path = report.save(&args.results_dir)?;
+    println!("saved {}", path.display());
+    Ok(report)
+}
+
+async fn measure(
+    plan: &IngestPlan,
+    server: &BenchServer,
+    secret: &SecretKey,
+    data_dir: &Path,
+    pg_bin_dir: Option<&Path>,
+) -> Result<IngestReport, BenchError> {
+    let db = Database::open(
+        &DbConfig {
+            database_url: None,
+            app_database_url: None,
+            data_dir: data_dir.to_path_buf(),
+            pg_bin_dir: pg_bin_dir.map(Path::to_path_buf),
+            max_connections: 4,
+            secret_key: secret.clone(),
+        },
+        Access::App,
+    )
+    .await?;
+    let measured = measure_with(plan, server, secret, &db, pg_bin_dir).await;
+    db.close().await?;
+    measured
+}
+
+async fn measure_with(
+    plan: &IngestPlan,
+    server: &BenchServer,
+    secret: &SecretKey,
+    db: &Database,
+    pg_bin_dir: Option<&Path>,
+) -> Result<IngestReport, BenchError> {
+    let created = plan.recorders_to_create();
+    eprintln!("creating {} users and {created} recorders", plan.users);
+    let recorders = provision(db.store(), secret, plan.users, created).await?;
+    let pgbench = match (plan.mode, db.cluster()) {
+        (Mode::Sustained, Some(cluster)) => {
+            let scale = plan.pgbench_scale.unwrap_or(16);
+            eprintln!(
+                "pgbench: scale {scale}, {} clients, {} s",
+                plan.concurrency, plan.duration_secs
+            );
+            let pgbench = Pgbench::for_cluster(cluster, pg_bin_dir)?;
+            Some(
+                pgbench
+                    .run(scale, plan.concurrency, plan.duration())
+                    .await?,
+            )
+        }
+        _ => None,
+    };
+    let (mut outcome, background) = run_load(plan, server, &recorders.webhook_paths).await;
+    let stored = settled_counts(db.store(), &recorders).await?;
+    let (main_stored, background_stored) = stored.split_at(plan.recorders);
+    Ok(IngestReport {
+        date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        git_commit: git_commit(),
+        machine_cores: std::thread::available_parallelism().map_or(1, usize::from),
+        config: plan.clone(),
+        webhooks: webhook_result(plan.mode, &mut outcome, main_stored),
+        background: background
+            .map(|mut outcome| webhook_result(Mode::Sustained, &mut outcome, background_stored)),
+        ratio_webhooks_to_pgbench: pgbench
+            .as_ref()
+            .map(|pg| outcome.answers_per_second() / pg.tps),
+        pgbench,
+    })
+}
+
+/// The webhook load of `plan`'s mode; with a background load, its outcome too.
+async fn run_load(
+    plan: &IngestPlan,
+    server: &BenchServer,
+    webhook_paths: &[String],
+) -> (LoadOutcome, Option<LoadOutcome>) {
+    // The run's recorders first; a background load gets the rest.
+    let (main_paths, background_paths) = webhook_paths.split_at(plan.recorders);
+    let target = |paths: &[String]| LoadTarget {
+        address: server.address,
+        webhook_paths: paths.to_vec(),
+    };
+    eprintln!(
+        "webhooks: {:?} with {} connections",
+        plan.mode, plan.concurrency
+    );
+    let signals = plan.signals.unwrap_or(0);
+    match plan.mode {
+        Mode::Sustained => {
+            let until = Until::Elapsed(plan.duration());
+            let outcome = run_sustained(&target(main_paths), plan.concurrency, until).await;
+            (outcome, None)
+        }
+        Mode::Burst => (
+            run_burst(&target(main_paths), plan.concurrency, signals).await,
+            None,
+        ),
+        Mode::Hangup => {
+            let stop = Arc::new(AtomicBool::new(false));
+            let hangups = async {
+                let outcome = run_hangups(&target(main_paths), plan.concurrency, signals).await;
+                stop.store(true, Ordering::Relaxed);
+                outcome
+            };
+            let background = async {
+                if plan.background == 0 {
+                    return None;
+                }
+                let until = Until::Stopped(stop.clone());
+                Some(run_sustained(&target(background_paths), plan.background, until).await)
+            };
+            tokio::join!(hangups, background)
+        }
+    }
+}
+
+/// Stored signals per recorder once the counts stop changing (or after [`SETTLE_TIMEOUT`]).
+async fn settled_counts(store: &Store, recorders: &Recorders) -> Result<Vec<u64>, BenchError> {
+    let deadline = Instant::now() + SETTLE_TIMEOUT;
+    let mut counts = stored_per_recorder(store, &recorders.ids).await?;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let again = stored_per_recorder(store, &recorders.ids).await?;
+        if again == counts || Instant::now() > deadline {
+            return Ok(again);
+        }
+        counts = again;
+    }
+}
+
+fn webhook_result(mode: Mode, outcome: &mut LoadOutcome, stored: &[u64]) -> WebhookResult {
+    // Hung-up senders get no answers: their rate is of signals sent.
+    let per_second = match mode {
+        Mode::Hangup => outcome.sent() as f64 / outcome.elapsed.as_secs_f64().max(f64::EPSILON),
+        Mode::Sustained | Mode::Burst => outcome.answers_per_second(),
+    };
+    WebhookResult {
+        seconds: outcome.elapsed.as_secs_f64(),
+        sent: outcome.sent(),
+        answered: outcome.latencies.len() as u64,
+        per_second,
+        latency: LatencySummary::of(&mut outcome.latencies),
+        statuses: outcome.statuses.clone(),
+        stored: stored.iter().sum(),
+        lost: lost(&outcome.sent_per_recorder, stored),
+    }
+}
