@@ -192,6 +192,7 @@ fn recorded(outcome: IngestOutcome) -> Response {
                 Rejection::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
                 Rejection::Unreadable(_) => StatusCode::BAD_REQUEST,
                 Rejection::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                Rejection::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             };
             reply(
                 status,

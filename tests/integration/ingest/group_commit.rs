@@ -8,6 +8,7 @@ use chrono::{SubsecRound, Utc};
 use jt_store::ingest::{IngestConfig, IngestOutcome, Ingestor, Rejection, SignalArrival};
 use jt_store::{RecorderId, UserId};
 use jt_web::testing::{spawn_app, spawn_app_with_store};
+use sqlx::Connection;
 
 use super::{
     assert_replay_matches, lock_recorder, recorder, stored, wait_for_in_flight,
@@ -264,4 +265,96 @@ async fn the_database_stopping_mid_batch_answers_503_to_every_signal_in_flight()
     let rows = stored(&app.store, user.id, id).await;
     assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 2]);
     assert_replay_matches(&app.store, id, 2).await;
+}
+
+#[tokio::test]
+async fn a_signal_that_breaks_its_batch_fails_alone_and_is_still_kept() {
+    let app = spawn_app().await;
+    let user = app.create_user("trader@example.com").await;
+    let (id, url) = recorder(&app, &user, "strategy").await;
+    // A fault only the database sees: applying a body that says BOOM raises.
+    let mut owner = sqlx::PgConnection::connect_with(&app.db().owner_options())
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "create function boom() returns trigger language plpgsql as $$
+         begin
+             if new.status = 'accepted' and position('BOOM' in convert_from(new.raw_body, 'UTF8')) > 0 then
+                 raise exception 'boom';
+             end if;
+             return new;
+         end $$;
+         create trigger boom before insert on recorded_signals for each row execute function boom();",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+
+    let mut lock = lock_recorder(&app.store, user.id, id).await;
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..6 {
+        let body = if i == 3 {
+            r#"{"action":"buy","ticker":"NQ1!","price":25600,"comment":"BOOM"}"#.to_owned()
+        } else {
+            format!("BUY 1 NQ1! @ {}", 25600 + i)
+        };
+        let request = app
+            .client
+            .post(&url)
+            .header("content-type", "text/plain")
+            .body(body);
+        sends.spawn(async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        });
+    }
+    wait_for_lock_waiters(&mut lock, 1).await;
+    wait_for_in_flight(&app, 6).await;
+    lock.commit().await.unwrap();
+    let answers = sends.join_all().await;
+    let failed: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status != 200)
+        .collect();
+    assert_eq!(failed.len(), 1, "{answers:?}");
+    assert_eq!(failed[0].0, 500);
+    assert!(
+        failed[0].1["error"]
+            .as_str()
+            .unwrap()
+            .contains("recorded but could not be applied")
+    );
+    assert!(failed[0].1["signal_id"].is_i64());
+
+    let rows = stored(&app.store, user.id, id).await;
+    let statuses: Vec<&str> = rows.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "accepted").count(), 5);
+    assert_eq!(statuses.iter().filter(|s| **s == "rejected").count(), 1);
+    assert_eq!(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        (1..=6).collect::<Vec<_>>()
+    );
+    assert_replay_matches(&app.store, id, 5).await;
+}
+
+#[tokio::test]
+async fn a_batch_cannot_write_a_signal_onto_another_tenants_recorder() {
+    let app = spawn_app().await;
+    let alice = app.create_user("alice@example.com").await;
+    let bob = app.create_user("bob@example.com").await;
+    let (bobs, _) = recorder(&app, &bob, "bob's").await;
+    let mut tx = app.store.tenant(alice.id).await.unwrap();
+    let written = sqlx::query("select ingest_write($1)")
+        .bind(serde_json::json!([{
+            "user_id": alice.id, "positions": [], "trades": [],
+            "signals": [{"recorder_id": bobs, "seq": 1, "received_at": "2026-11-25T12:00:00Z",
+                "status": "rejected", "notes": [], "raw_body": "", "body_sha256": ""}]
+        }]))
+        .execute(tx.conn())
+        .await;
+    assert!(
+        written.is_err(),
+        "a signal of Alice's cannot point at Bob's recorder"
+    );
 }

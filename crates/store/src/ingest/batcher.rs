@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::admission::{Admission, AdmissionLimits, Refusal, Ticket};
 use super::batch::run_batch;
 use super::token_cache::{TokenCache, WebhookTarget};
-use super::{IngestError, IngestOutcome, SignalArrival};
+use super::{IngestError, IngestOutcome, Rejection, SignalArrival};
 use crate::{Store, StoreError};
 
 /// How ingest batches and admits.
@@ -272,12 +272,62 @@ async fn flush(
             }
         }
         Err(error) => {
-            tracing::error!(%error, "signal could not be written");
             for pending in batch {
-                let _ = pending.reply.send(Err(IngestError::Failed));
+                tracing::error!(%error, recorder = %pending.arrival.recorder(), "signal could not be applied; keeping it as rejected");
+                let outcome = match record_unprocessable(
+                    &store,
+                    &pending.arrival,
+                    config.limits.max_body_bytes,
+                )
+                .await
+                {
+                    Ok(Some(signal_id)) => Ok(IngestOutcome::Rejected {
+                        signal_id,
+                        rejection: Rejection::Internal,
+                    }),
+                    Ok(None) => Err(IngestError::UnknownRecorder),
+                    Err(error) if error.is_unavailable() => Err(IngestError::Unavailable),
+                    Err(error) => {
+                        tracing::error!(%error, "signal could not be kept either");
+                        Err(IngestError::Failed)
+                    }
+                };
+                let _ = pending.reply.send(outcome);
             }
         }
     }
+}
+
+/// The last resort for a signal that breaks its own transaction: keep what arrived as a
+/// rejected row (the raw body as bytes, no parsed text), so nothing received is lost.
+async fn record_unprocessable(
+    store: &Store,
+    arrival: &SignalArrival,
+    max_body_bytes: usize,
+) -> Result<Option<i64>, StoreError> {
+    let kept = &arrival.body[..arrival.body.len().min(max_body_bytes)];
+    let mut tx = store.tenant(arrival.user()).await?;
+    let id = sqlx::query_scalar(
+        "with numbered as (
+             update recorders set last_seq = last_seq + 1
+             where id = $1 and webhook_token_hash = $2 and status <> 'deleted'
+             returning last_seq)
+         insert into recorded_signals (user_id, recorder_id, seq, received_at, status, error,
+             raw_body, body_sha256, source_ip)
+         select $3, $1, last_seq, $4, 'rejected', $5, $6, sha256($6), $7::inet from numbered
+         returning id",
+    )
+    .bind(arrival.recorder())
+    .bind(&arrival.target.token_hash)
+    .bind(arrival.user())
+    .bind(arrival.received_at)
+    .bind(Rejection::Internal.message())
+    .bind(kept)
+    .bind(arrival.source_ip.map(|ip| ip.to_string()))
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 fn is_conflict(error: &StoreError) -> bool {

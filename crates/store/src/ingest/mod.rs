@@ -77,6 +77,8 @@ pub enum Rejection {
     Unreadable(String),
     /// The alert is readable but a field is wrong (422).
     Invalid(String),
+    /// Applying it failed on our side; it is kept, unapplied (500).
+    Internal,
 }
 
 impl Rejection {
@@ -84,6 +86,9 @@ impl Rejection {
     pub fn message(&self) -> &str {
         match self {
             Self::Disabled => "this account is disabled: signals are recorded but not applied",
+            Self::Internal => {
+                "internal error: the signal was recorded but could not be applied; it is kept in the signal log"
+            }
             Self::TooLarge(m) | Self::Unreadable(m) | Self::Invalid(m) => m,
         }
     }
