@@ -109,3 +109,27 @@ async fn wait_for_any_finished<T>(tasks: &mut [tokio::task::JoinHandle<T>]) -> u
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+#[tokio::test]
+async fn an_over_long_content_type_is_a_stored_rejection() {
+    let app = jt_web::testing::spawn_app().await;
+    let user = app.create_user("trader@example.com").await;
+    let (id, url) = recorder(&app, &user, "strategy").await;
+    let content_type = format!("text/plain; {}", "x".repeat(200));
+    let response = app
+        .client
+        .post(&url)
+        .header("content-type", &content_type)
+        .body("BUY 1 NQ1! @ 25600")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("Content-Type"),
+        "{body}"
+    );
+    let rows = stored(&app.store, user.id, id).await;
+    assert_eq!(rows, vec![(1, "rejected".to_owned())]);
+}

@@ -358,3 +358,55 @@ async fn a_batch_cannot_write_a_signal_onto_another_tenants_recorder() {
         "a signal of Alice's cannot point at Bob's recorder"
     );
 }
+
+#[tokio::test]
+async fn two_processes_writing_the_same_recorders_keep_them_exact() {
+    let app = spawn_app().await;
+    // Two ingestors with their own shards and batches: as two web processes would be.
+    let processes = [
+        Ingestor::start(app.store.clone(), IngestConfig::default()),
+        Ingestor::start(app.store.clone(), IngestConfig::default()),
+    ];
+    let mut recorders = Vec::new();
+    for u in 0..2 {
+        let user = app.create_user(&format!("trader{u}@example.com")).await;
+        for r in 0..3 {
+            let (id, url) = recorder(&app, &user, &format!("strategy {r}")).await;
+            recorders.push((user.id, id, url.rsplit('/').next().unwrap().to_owned()));
+        }
+    }
+    let mut waiting = Vec::new();
+    for i in 0..300 {
+        let (_, _, token) = &recorders[i % recorders.len()];
+        let ingestor = &processes[(i / 7) % 2];
+        let target = ingestor.target(token).await.unwrap().expect("live token");
+        let side = if i % 5 == 4 { "sell" } else { "buy" };
+        let body = format!(
+            r#"{{"action":"{side}","ticker":"NQ1!","quantity":1,"price":{},"id":"p{i}"}}"#,
+            25600 + i % 37
+        );
+        let arrival = SignalArrival {
+            target,
+            body: body.into_bytes(),
+            content_type: Some("text/plain".to_owned()),
+            source_ip: None,
+            received_at: Utc::now().trunc_subsecs(6),
+        };
+        waiting.push(ingestor.submit(arrival).expect("admitted"));
+    }
+    for submitted in waiting {
+        let outcome = submitted.outcome(Duration::from_secs(120)).await.unwrap();
+        assert!(
+            matches!(outcome, IngestOutcome::Accepted { .. }),
+            "{outcome:?}"
+        );
+    }
+    for (user, recorder, _) in &recorders {
+        let rows = stored(&app.store, *user, *recorder).await;
+        assert_eq!(
+            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            (1..=50).collect::<Vec<_>>()
+        );
+        assert_replay_matches(&app.store, *recorder, 50).await;
+    }
+}
