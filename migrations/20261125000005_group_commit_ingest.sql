@@ -4,6 +4,11 @@
 -- signal rows, positions and trades the engine decided). The engine itself runs in Rust
 -- between the two calls.
 --
+-- The planner cannot know how few rows a jsonb_to_recordset holds (it assumes 100), and
+-- would hash-join whole tables once per tenant group; the functions below ask for index
+-- lookups instead (enable_hashjoin/mergejoin off, function-local), and never pay for JIT
+-- compilation on these short statements.
+--
 -- Both functions run with the caller's rights (not security definer): row-level security
 -- applies to every statement in them. A batch is a list of tenant groups; before a group's
 -- statements the function sets app.user_id to that group's user (transaction-locally), so
@@ -14,10 +19,13 @@
 create function ingest_prepare(p_groups jsonb) returns jsonb
 language plpgsql volatile
 set search_path = pg_catalog, public, pg_temp
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
 as $$
 declare
     g jsonb;
-    result jsonb := '[]'::jsonb;
+    results jsonb[] := '{}';
     v_user_status text;
     v_recorders jsonb;
     v_positions jsonb;
@@ -61,6 +69,8 @@ begin
           from jsonb_to_recordset(g->'client_ids') as k(recorder_id uuid, client_signal_id text)
           join recorded_signals s on s.recorder_id = k.recorder_id
                                  and s.client_signal_id = k.client_signal_id
+                                 -- the partial unique index's predicate, spelled out
+                                 and s.client_signal_id is not null
                                  and s.status = 'accepted';
 
         -- The newest accepted signal with the same body since the earliest window start.
@@ -80,12 +90,12 @@ begin
           into v_prices
           from jsonb_array_elements_text(g->'roots') as r(root);
 
-        result := result || jsonb_build_array(jsonb_build_object(
+        results := array_append(results, jsonb_build_object(
             'user_status', v_user_status, 'recorders', v_recorders, 'positions', v_positions,
             'dup_ids', v_dup_ids, 'dup_bodies', v_dup_bodies, 'prices', v_prices));
     end loop;
     perform set_config('app.user_id', '', true);
-    return result;
+    return to_jsonb(results);
 end
 $$;
 
@@ -95,6 +105,9 @@ $$;
 create function write_positions(p_user uuid, p_positions jsonb) returns void
 language sql volatile
 set search_path = pg_catalog, public, pg_temp
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
 as $$
 insert into recorder_positions (user_id, recorder_id, root, contract, side, quantity,
     avg_entry_price, realized_pnl, commission, last_price, last_price_at, signal_count,
@@ -121,6 +134,9 @@ $$;
 create function write_trades(p_user uuid, p_trades jsonb) returns void
 language sql volatile
 set search_path = pg_catalog, public, pg_temp
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
 as $$
 insert into trades (user_id, recorder_id, closing_signal_id, root, contract, side,
     quantity, entries, exits, avg_entry_price, avg_exit_price, realized_points,
@@ -146,12 +162,15 @@ $$;
 create function ingest_write(p_groups jsonb) returns jsonb
 language plpgsql volatile
 set search_path = pg_catalog, public, pg_temp
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
 as $$
 declare
     g jsonb;
     v_user uuid;
     v_ids jsonb;
-    result jsonb := '[]'::jsonb;
+    results jsonb[] := '{}';
 begin
     for g in select value from jsonb_array_elements(p_groups) loop
         v_user := (g->>'user_id')::uuid;
@@ -182,10 +201,10 @@ begin
 
         perform write_positions(v_user, g->'positions');
         perform write_trades(v_user, g->'trades');
-        result := result || jsonb_build_array(v_ids);
+        results := array_append(results, v_ids);
     end loop;
     perform set_config('app.user_id', '', true);
-    return result;
+    return to_jsonb(results);
 end
 $$;
 

@@ -5,18 +5,20 @@
 //! next one fills, so batches grow with load and no timer delays a lone signal. A recorder
 //! always hashes to the same shard, so its signals are written in arrival order.
 
+use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jt_engine::Limits;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 use super::admission::{Admission, AdmissionLimits, Refusal, Ticket};
 use super::batch::run_batch;
 use super::token_cache::{TokenCache, WebhookTarget};
 use super::{IngestError, IngestOutcome, Rejection, SignalArrival};
-use crate::{Store, StoreError};
+use crate::{RecorderId, Store, StoreError};
 
 /// How ingest batches and admits.
 #[derive(Debug, Clone)]
@@ -25,6 +27,8 @@ pub struct IngestConfig {
     pub shards: usize,
     /// Most signals in one transaction.
     pub max_batch: usize,
+    /// Batches of one shard written at the same time (recorders never overlap).
+    pub batches_in_flight: usize,
     /// Never more than this many signals admitted and unanswered.
     pub max_queued: usize,
     /// Below this many queued, always admit.
@@ -44,7 +48,8 @@ impl Default for IngestConfig {
     fn default() -> Self {
         Self {
             shards: 4,
-            max_batch: 500,
+            max_batch: 100,
+            batches_in_flight: 4,
             max_queued: 20_000,
             queue_floor: 2_000,
             max_wait: Duration::from_millis(1500),
@@ -192,6 +197,11 @@ async fn run_shard(
     config: Arc<IngestConfig>,
     mut receiver: mpsc::UnboundedReceiver<Pending>,
 ) {
+    // Batches still being written, with their recorders. Several overlap in time (one
+    // commits while the next locks and writes), but a batch starts only after every earlier
+    // one sharing a recorder with it has finished: per-recorder order never depends on
+    // which transaction wins a lock, nor on an earlier batch failing.
+    let mut in_flight: Vec<(HashSet<RecorderId>, JoinHandle<()>)> = Vec::new();
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while batch.len() < config.max_batch {
@@ -200,25 +210,51 @@ async fn run_shard(
                 Err(_) => break,
             }
         }
-        let size = batch.len();
-        let started = Instant::now();
-        // In its own task: a panic fails this batch (its replies are dropped: 500), not the
-        // shard.
-        let flushed = tokio::spawn(flush(
+        let recorders: HashSet<RecorderId> = batch.iter().map(|p| p.arrival.recorder()).collect();
+        in_flight.retain(|(_, task)| !task.is_finished());
+        let (earlier, independent): (Vec<_>, Vec<_>) = in_flight
+            .drain(..)
+            .partition(|(theirs, _)| !theirs.is_disjoint(&recorders));
+        in_flight = independent;
+        for (_, task) in earlier {
+            let _ = task.await;
+        }
+        while in_flight.len() >= config.batches_in_flight.max(1) {
+            let (_, oldest) = in_flight.remove(0);
+            let _ = oldest.await;
+        }
+        let task = tokio::spawn(flush_measured(
             store.clone(),
             Arc::clone(&tokens),
+            Arc::clone(&admission),
             Arc::clone(&config),
             batch,
-        ))
-        .await;
-        if let Err(error) = flushed {
-            tracing::error!(%error, size, "ingest batch task failed");
-        }
-        let took = started.elapsed();
-        admission.observe(size, took);
-        metrics::histogram!("jt_ingest_batch_signals").record(size as f64);
-        metrics::histogram!("jt_ingest_flush_seconds").record(took.as_secs_f64());
+        ));
+        in_flight.push((recorders, task));
     }
+    for (_, task) in in_flight {
+        let _ = task.await;
+    }
+}
+
+/// [`flush`] in a task of its own (a panic fails this batch — its replies are dropped: 500 —
+/// not the shard), timed for admission and metrics.
+async fn flush_measured(
+    store: Store,
+    tokens: Arc<TokenCache>,
+    admission: Arc<Admission>,
+    config: Arc<IngestConfig>,
+    batch: Vec<Pending>,
+) {
+    let size = batch.len();
+    let started = Instant::now();
+    if let Err(error) = tokio::spawn(flush(store, tokens, config, batch)).await {
+        tracing::error!(%error, size, "ingest batch task failed");
+    }
+    let took = started.elapsed();
+    admission.observe(size, took);
+    metrics::histogram!("jt_ingest_batch_signals").record(size as f64);
+    metrics::histogram!("jt_ingest_flush_seconds").record(took.as_secs_f64());
 }
 
 /// Transient conflicts worth retrying the whole batch for (nothing was committed).
