@@ -4,8 +4,9 @@ use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, bail};
 use jt_store::password::Password;
-use jt_store::users::{self, Email, Role};
+use jt_store::users::{self, Email, Role, UserStatus};
 use jt_store::{Database, DbConfig, SecretKey, api_tokens};
+use jt_web::metrics::endpoint::{MetricsConfig, serve_separately as serve_metrics_separately};
 use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
@@ -29,6 +30,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             create_user(&db, &email, admin).await
         }
         Command::User(UserCommand::Disable { email }) => disable_user(&db, &email).await,
+        Command::User(UserCommand::Enable { email }) => {
+            set_status(&db, &email, UserStatus::Active).await
+        }
+        Command::User(UserCommand::Promote { email }) => set_role(&db, &email, Role::Admin).await,
+        Command::User(UserCommand::Demote { email }) => set_role(&db, &email, Role::User).await,
         Command::Token(TokenCommand::Create { email, name }) => {
             create_token(&db, &email, &name).await
         }
@@ -71,7 +77,16 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
         base_url: base_url.clone(),
         secret_key,
     };
-    let app = Application::from_listener(listener, AppState::new(db.store().clone(), config));
+    let metrics = MetricsConfig {
+        token: args.metrics_token.filter(|token| !token.is_empty()),
+        separate_listener: args.metrics_bind.is_some(),
+    };
+    let metrics_server = match args.metrics_bind {
+        Some(bind) => Some(spawn_metrics_listener(bind, metrics.clone()).await?),
+        None => None,
+    };
+    let state = AppState::new(db.store().clone(), config).with_metrics(metrics);
+    let app = Application::from_listener(listener, state);
     tracing::info!("listening on http://{address}");
     eprintln!("Just.Trades is listening on http://{address} (public URL {base_url})");
     let mut admin = db.store().admin(CLI_ACTOR).await?;
@@ -83,11 +98,33 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
     }
     admin.commit().await?;
     let session_cleanup = jt_web::spawn_expired_session_cleanup(db.store());
+    let signal_stats = jt_web::spawn_signal_stats_folding(db.store());
     let served = app.serve(shutdown_signal()).await;
     session_cleanup.abort();
+    signal_stats.abort();
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     served?;
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// Binds `JT_METRICS_BIND` and serves `/metrics` there until aborted.
+async fn spawn_metrics_listener(
+    bind: std::net::SocketAddr,
+    metrics: MetricsConfig,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind} for metrics (set JT_METRICS_BIND)"))?;
+    eprintln!("metrics on http://{}/metrics", listener.local_addr()?);
+    Ok(tokio::spawn(async move {
+        let served = serve_metrics_separately(listener, &metrics, std::future::pending()).await;
+        if let Err(error) = served {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    }))
 }
 
 async fn create_user(db: &Database, email: &str, admin: bool) -> anyhow::Result<()> {
@@ -113,6 +150,30 @@ async fn disable_user(db: &Database, email: &str) -> anyhow::Result<()> {
     let id = users::disable_user(&mut tx, &email).await?;
     tx.commit().await?;
     eprintln!("disabled user {} ({id})", email.as_str());
+    Ok(())
+}
+
+async fn set_status(db: &Database, email: &str, status: UserStatus) -> anyhow::Result<()> {
+    let email = Email::parse(email)?;
+    let mut tx = db.store().admin(CLI_ACTOR).await?;
+    let (id, _) = users::find_user_by_email(&mut tx, &email).await?;
+    users::set_user_status(&mut tx, id, status).await?;
+    tx.commit().await?;
+    eprintln!("user {} ({id}) is now {}", email.as_str(), status.as_str());
+    Ok(())
+}
+
+async fn set_role(db: &Database, email: &str, role: Role) -> anyhow::Result<()> {
+    let email = Email::parse(email)?;
+    let mut tx = db.store().admin(CLI_ACTOR).await?;
+    let (id, _) = users::find_user_by_email(&mut tx, &email).await?;
+    users::set_user_role(&mut tx, id, role).await?;
+    tx.commit().await?;
+    let role = match role {
+        Role::Admin => "an administrator",
+        Role::User => "a user (not an administrator)",
+    };
+    eprintln!("user {} ({id}) is now {role}", email.as_str());
     Ok(())
 }
 

@@ -94,6 +94,13 @@ pub struct ServeArgs {
     /// Public URL of this server (used in webhook URLs); defaults to http://{bind}.
     #[arg(long, env = "JT_BASE_URL")]
     pub base_url: Option<String>,
+    /// Serve /metrics on this address instead of the main listener (e.g. fly.toml's
+    /// [metrics] port).
+    #[arg(long, env = "JT_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+    /// Require `Authorization: Bearer <token>` on /metrics (open when unset).
+    #[arg(long, env = "JT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +116,24 @@ pub enum UserCommand {
     },
     /// Disable a user: no log-in, webhooks refused, execution stopped.
     Disable {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Make a user an administrator (admin console at /admin).
+    Promote {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Take a user's administrator role away.
+    Demote {
         /// Email address.
         #[arg(long)]
         email: String,

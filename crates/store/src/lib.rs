@@ -5,6 +5,7 @@
 //! security shows one user's rows) or [`AdminTx`] (sets `app.role = 'admin'`, for the admin
 //! console and CLI, audited). A query that forgets the scope sees nothing.
 
+pub mod admin;
 pub mod api_tokens;
 pub mod embedded;
 mod error;
@@ -35,4 +36,4 @@ pub use provision::{
     ensure_app_role, migrate,
 };
 pub use secret_key::{SecretKey, SecretKeyError};
-pub use tenant::{AdminTx, Store, TenantTx};
+pub use tenant::{AdminTx, Operator, Store, TenantTx};

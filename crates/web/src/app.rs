@@ -13,7 +13,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, AuthLimits, AuthState};
-use crate::{api, health, pages, request_span, static_assets, webhook};
+use crate::metrics::endpoint::MetricsConfig;
+use crate::{admin, api, health, metrics, pages, request_span, static_assets, webhook};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -24,6 +25,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Log-in and sign-up attempt limiters.
     pub auth: Arc<AuthState>,
+    /// Who may scrape `/metrics`, and whether the main listener serves it.
+    pub metrics: Arc<MetricsConfig>,
 }
 
 impl AppState {
@@ -33,6 +36,15 @@ impl AppState {
             store,
             config: Arc::new(config),
             auth: Arc::new(AuthState::default()),
+            metrics: Arc::new(MetricsConfig::default()),
+        }
+    }
+
+    /// The same state with `/metrics` guarded or moved as `metrics` says.
+    pub fn with_metrics(self, metrics: MetricsConfig) -> Self {
+        Self {
+            metrics: Arc::new(metrics),
+            ..self
         }
     }
 
@@ -65,15 +77,21 @@ impl WebConfig {
 pub fn router(state: AppState) -> Router {
     // Pages show private data (and webhook URLs, which are secrets): never store them in a
     // shared or browser cache.
-    let browser_pages =
-        auth::router()
-            .merge(pages::router())
-            .layer(SetResponseHeaderLayer::if_not_present(
-                CACHE_CONTROL,
-                HeaderValue::from_static("no-store"),
-            ));
+    let browser_pages = auth::router()
+        .merge(pages::router())
+        .merge(admin::router())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let metrics = if state.metrics.separate_listener {
+        Router::new()
+    } else {
+        metrics::endpoint::router(&state.metrics)
+    };
     Router::new()
         .merge(health::router())
+        .merge(metrics)
         .merge(static_assets::router())
         // Sessions and CSRF checks for browser pages only; the JSON API and webhooks are
         // merged beside this, cookie-free.

@@ -55,7 +55,7 @@ async fn receive(
     };
     let limits = Limits::default();
     let ingest = ingest_signal(&state.store, user, recorder, &incoming, &limits);
-    async {
+    let response = async {
         match ingest.await {
             Ok(outcome) => answer(outcome),
             Err(StoreError::NotFound(_)) => unknown_webhook(),
@@ -63,7 +63,8 @@ async fn receive(
         }
     }
     .instrument(span)
-    .await
+    .await;
+    crate::metrics::record_webhook_response(response, received_at).await
 }
 
 fn answer(outcome: IngestOutcome) -> Response {
