@@ -4,12 +4,14 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod admin;
 mod api_recorders;
 mod auth;
 mod cli;
 mod embedded_cluster;
 mod health;
 mod isolation;
+mod metrics;
 mod pages;
 mod replay;
 mod support;

@@ -9,6 +9,7 @@ use reqwest::header;
 use tokio::sync::oneshot;
 
 use crate::auth::{AuthLimits, SESSION_COOKIE};
+use crate::metrics::endpoint::MetricsConfig;
 use crate::{AppState, Application, WebConfig};
 
 /// A running server for one test; it stops when this is dropped.
@@ -31,17 +32,25 @@ pub async fn spawn_app() -> TestApp {
 /// [`spawn_app`] with other log-in and sign-up limits (to reach them in a few requests).
 pub async fn spawn_app_with_auth_limits(limits: AuthLimits) -> TestApp {
     let db = TestDb::new().await;
-    let mut app = spawn(db.store.clone(), limits).await;
+    let mut app = spawn(db.store.clone(), limits, MetricsConfig::default()).await;
+    app.db = Some(db);
+    app
+}
+
+/// [`spawn_app`] with `/metrics` guarded or moved as `metrics` says.
+pub async fn spawn_app_with_metrics(metrics: MetricsConfig) -> TestApp {
+    let db = TestDb::new().await;
+    let mut app = spawn(db.store.clone(), AuthLimits::default(), metrics).await;
     app.db = Some(db);
     app
 }
 
 /// Starts the app on port 0 over a store the test provides (e.g. on a cluster it will stop).
 pub async fn spawn_app_with_store(store: Store) -> TestApp {
-    spawn(store, AuthLimits::default()).await
+    spawn(store, AuthLimits::default(), MetricsConfig::default()).await
 }
 
-async fn spawn(store: Store, limits: AuthLimits) -> TestApp {
+async fn spawn(store: Store, limits: AuthLimits, metrics: MetricsConfig) -> TestApp {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("bind port 0");
@@ -53,7 +62,9 @@ async fn spawn(store: Store, limits: AuthLimits) -> TestApp {
         )
         .expect("test key"),
     };
-    let state = AppState::new(store.clone(), config).with_auth_limits(limits);
+    let state = AppState::new(store.clone(), config)
+        .with_auth_limits(limits)
+        .with_metrics(metrics);
     let app = Application::from_listener(listener, state);
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.serve(async move {
@@ -255,6 +266,9 @@ pub fn csrf_token_in(html: &str) -> String {
     html[start..end].to_owned()
 }
 
+/// The password of every user the helpers create.
+pub const TEST_PASSWORD: &str = "correct horse battery";
+
 /// A user with an API token, made directly in the database.
 pub struct TestUser {
     /// The user's id.
@@ -270,7 +284,7 @@ impl TestApp {
         let id = jt_store::users::create_user(
             store,
             &jt_store::users::Email::parse(email).expect("email"),
-            &jt_store::password::Password::parse("correct horse battery").expect("password"),
+            &jt_store::password::Password::parse(TEST_PASSWORD).expect("password"),
             jt_store::users::Role::User,
         )
         .await
@@ -282,6 +296,18 @@ impl TestApp {
             .token;
         tx.commit().await.expect("commit");
         TestUser { id, token }
+    }
+
+    /// Creates an active administrator (no API token).
+    pub async fn create_admin(&self, email: &str) -> jt_store::UserId {
+        jt_store::users::create_user(
+            &self.store,
+            &jt_store::users::Email::parse(email).expect("email"),
+            &jt_store::password::Password::parse(TEST_PASSWORD).expect("password"),
+            jt_store::users::Role::Admin,
+        )
+        .await
+        .expect("create admin")
     }
 
     /// An API request with the user's bearer token.
