@@ -50,7 +50,7 @@ create table user_signal_stats (
 );
 create index user_signal_stats_signals on user_signal_stats (signals desc, user_id desc);
 create index user_signal_stats_last_signal on user_signal_stats
-    ((coalesce(last_signal_at, '-infinity'::timestamptz)) desc, user_id desc);
+    ((coalesce(last_signal_at, 'epoch'::timestamptz)) desc, user_id desc);
 create trigger user_signal_stats_updated_at before update on user_signal_stats
     for each row execute function set_updated_at();
 
@@ -171,7 +171,23 @@ from (
 where s.user_id = t.user_id;
 select set_config('app.role', '', true);
 
+-- The users list for the admin console: every user with their totals, and nothing at all
+-- unless the transaction is an admin one (store::AdminTx sets app.role = 'admin').
+--
+-- Why a view: read through the tables' own policies, each row carries the qual
+-- `id = app_user_id() OR app_is_admin()`, which PostgreSQL estimates to keep 1% of rows,
+-- so it sorts the whole table instead of walking the sort index for one page (80 ms
+-- instead of 1 ms at 10,000 users). The view runs as its owner (whose policies on both
+-- tables let it read them) behind a row-independent `app_is_admin()` gate, which the
+-- planner checks once per query, and then walks the indexes.
+create view admin_user_list as
+select u.id, u.email, u.role, u.status, u.created_at,
+       s.user_id as stats_user_id, s.signals, s.last_signal_at
+from users u join user_signal_stats s on s.user_id = u.id
+where app_is_admin();
+grant select on admin_user_list to jt_app;
+
 -- The admin console reads these; nothing else of jt_app's needs them.
-grant select on user_signal_stats, signal_minutes, user_signal_deltas to jt_app;
+grant select on user_signal_stats, signal_minutes to jt_app;
 -- Admins change users' status and role (users_admin covers the rows).
 grant update (role) on users to jt_app;

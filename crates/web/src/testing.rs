@@ -258,6 +258,14 @@ async fn html_of(response: reqwest::Response) -> String {
     response.text().await.expect("body")
 }
 
+/// The href of the link whose text is `label` (the last such link), with the HTML escapes
+/// of `&` undone: where a browser would go when it is clicked.
+pub fn link_labelled(html: &str, label: &str) -> Option<String> {
+    let end = html.find(&format!("\">{label}</a>"))?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
 /// The value of the hidden `csrf_token` field in a page.
 pub fn csrf_token_in(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";

@@ -7,7 +7,7 @@ use jt_store::admin::user_list::{UserListQuery, UserListRow, UserSort, list_user
 use jt_store::admin::{fold_signal_deltas, user_detail};
 use jt_store::testing::TestDb;
 use jt_store::testing::seed::{Seed, seed_users_and_signals};
-use jt_web::testing::{spawn_app, spawn_app_with_store};
+use jt_web::testing::{link_labelled, spawn_app, spawn_app_with_store};
 
 use super::admin_browser;
 
@@ -144,17 +144,10 @@ async fn the_console_pages_through_seeded_users_by_following_its_links() {
         for part in html.split("href=\"/admin/users/").skip(1) {
             seen.insert(part.split('"').next().unwrap().to_owned());
         }
-        let Some(next) = next_page_link(&html) else {
+        let Some(next) = link_labelled(&html, "Next page") else {
             break;
         };
         path = next;
     }
     assert_eq!(seen.len(), 121, "120 seeded users and the admin, each once");
-}
-
-/// The href of the "Next page" link, unescaped.
-fn next_page_link(html: &str) -> Option<String> {
-    let end = html.find("\">Next page</a>")?;
-    let start = html[..end].rfind("href=\"")? + "href=\"".len();
-    Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
 }

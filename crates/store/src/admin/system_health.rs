@@ -33,7 +33,7 @@ pub async fn signals_per_minute(
 }
 
 /// Users and signals in total.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Default)]
 pub struct Totals {
     /// Accounts.
     pub users: i64,
@@ -45,15 +45,24 @@ pub struct Totals {
     pub signals: i64,
 }
 
-/// Users (by status and role) and all signals ever stored.
+/// Users (by status and role) and all signals ever stored: two scans of small tables
+/// (one row per user), no join.
 pub async fn totals(tx: &mut AdminTx) -> Result<Totals, StoreError> {
-    Ok(sqlx::query_as(
-        "select count(*) as users,
-                count(*) filter (where u.status = 'disabled') as disabled_users,
-                count(*) filter (where u.role = 'admin') as admins,
-                coalesce(sum(s.signals), 0)::bigint as signals
-         from users u left join user_signal_stats s on s.user_id = u.id",
+    let (users, disabled_users, admins): (i64, i64, i64) = sqlx::query_as(
+        "select count(*), count(*) filter (where status = 'disabled'),
+                count(*) filter (where role = 'admin')
+         from users",
     )
     .fetch_one(tx.conn())
-    .await?)
+    .await?;
+    let signals: i64 =
+        sqlx::query_scalar("select coalesce(sum(signals), 0)::bigint from user_signal_stats")
+            .fetch_one(tx.conn())
+            .await?;
+    Ok(Totals {
+        users,
+        disabled_users,
+        admins,
+        signals,
+    })
 }

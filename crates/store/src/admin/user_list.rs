@@ -41,12 +41,12 @@ impl UserSort {
         }
     }
 
-    /// The sort key (an index expression), as SQL over `u` (users) and `s` (stats).
+    /// The sort key (an index expression), as SQL over the `admin_user_list` view.
     fn key_sql(self) -> &'static str {
         match self {
-            Self::Created => "u.created_at",
-            Self::LastSignal => "coalesce(s.last_signal_at, 'epoch'::timestamptz)",
-            Self::Signals => "s.signals",
+            Self::Created => "created_at",
+            Self::LastSignal => "coalesce(last_signal_at, 'epoch'::timestamptz)",
+            Self::Signals => "signals",
         }
     }
 
@@ -54,8 +54,8 @@ impl UserSort {
     /// serves both).
     fn id_sql(self) -> &'static str {
         match self {
-            Self::Created => "u.id",
-            Self::LastSignal | Self::Signals => "s.user_id",
+            Self::Created => "id",
+            Self::LastSignal | Self::Signals => "stats_user_id",
         }
     }
 
@@ -152,22 +152,38 @@ pub async fn list_users(
     let sort = query.sort;
     let limit = query.limit.clamp(1, MAX_PAGE_SIZE);
     let (key, id, key_type) = (sort.key_sql(), sort.id_sql(), sort.key_type());
-    // Static fragments only: the search text and cursor are bind parameters.
-    let after = if query.after.is_some() {
-        format!("and ({key}, {id}) < ($3::{key_type}, $4)")
-    } else {
+    // Only static fragments and the clamped limit are formatted in; the search text and the
+    // cursor are bind parameters. Each shape of the query is its own statement with a
+    // literal limit, so PostgreSQL's cached generic plan is the index walk too (a `$n is
+    // null or …` condition or a parameter limit can make it sort the whole table).
+    let search = query.search.trim();
+    let mut conditions = Vec::new();
+    if !search.is_empty() {
+        conditions.push("strpos(lower(email), lower($1)) > 0".to_owned());
+    }
+    if query.after.is_some() {
+        let (key_param, id_param) = if search.is_empty() { (1, 2) } else { (2, 3) };
+        conditions.push(format!(
+            "({key}, {id}) < (${key_param}::{key_type}, ${id_param})"
+        ));
+    }
+    let filter = if conditions.is_empty() {
         String::new()
+    } else {
+        format!("where {}", conditions.join(" and "))
     };
     let sql = format!(
-        "select u.id, u.email, u.role, u.status, u.created_at, s.signals, s.last_signal_at
-         from users u join user_signal_stats s on s.user_id = u.id
-         where ($1 = '' or strpos(lower(u.email), lower($1)) > 0) {after}
+        "select id, email, role, status, created_at, signals, last_signal_at
+         from admin_user_list
+         {filter}
          order by {key} desc, {id} desc
-         limit $2"
+         limit {}",
+        limit + 1
     );
-    let mut statement = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-        .bind(query.search.trim())
-        .bind(limit + 1);
+    let mut statement = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
+    if !search.is_empty() {
+        statement = statement.bind(search);
+    }
     if let Some(cursor) = query.after {
         statement = match sort {
             UserSort::Signals => statement.bind(cursor.key),
