@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read};
 use anyhow::{Context, bail};
 use jt_store::password::Password;
 use jt_store::users::{self, Email, Role, UserStatus};
-use jt_store::{Database, DbConfig, SecretKey, api_tokens};
+use jt_store::{AdminTx, Database, DbConfig, SecretKey, StoreError, UserId, api_tokens};
 use jt_web::metrics::endpoint::{MetricsConfig, serve_separately as serve_metrics_separately};
 use jt_web::{AppState, Application, WebConfig};
 
@@ -154,27 +154,37 @@ async fn disable_user(db: &Database, email: &str) -> anyhow::Result<()> {
 }
 
 async fn set_status(db: &Database, email: &str, status: UserStatus) -> anyhow::Result<()> {
-    let email = Email::parse(email)?;
-    let mut tx = db.store().admin(CLI_ACTOR).await?;
-    let (id, _) = users::find_user_by_email(&mut tx, &email).await?;
-    users::set_user_status(&mut tx, id, status).await?;
-    tx.commit().await?;
-    eprintln!("user {} ({id}) is now {}", email.as_str(), status.as_str());
+    let change = async |tx: &mut AdminTx, id| users::set_user_status(tx, id, status).await;
+    let id = change_user(db, email, change).await?;
+    eprintln!("user {email} ({id}) is now {}", status.as_str());
     Ok(())
 }
 
 async fn set_role(db: &Database, email: &str, role: Role) -> anyhow::Result<()> {
-    let email = Email::parse(email)?;
-    let mut tx = db.store().admin(CLI_ACTOR).await?;
-    let (id, _) = users::find_user_by_email(&mut tx, &email).await?;
-    users::set_user_role(&mut tx, id, role).await?;
-    tx.commit().await?;
+    let id = change_user(db, email, async |tx: &mut AdminTx, id| {
+        users::set_user_role(tx, id, role).await
+    })
+    .await?;
     let role = match role {
         Role::Admin => "an administrator",
         Role::User => "a user (not an administrator)",
     };
-    eprintln!("user {} ({id}) is now {role}", email.as_str());
+    eprintln!("user {email} ({id}) is now {role}");
     Ok(())
+}
+
+/// Finds the user by e-mail and applies an audited `change` in one admin transaction.
+async fn change_user(
+    db: &Database,
+    email: &str,
+    change: impl AsyncFnOnce(&mut AdminTx, UserId) -> Result<(), StoreError>,
+) -> anyhow::Result<UserId> {
+    let email = Email::parse(email)?;
+    let mut tx = db.store().admin(CLI_ACTOR).await?;
+    let (id, _) = users::find_user_by_email(&mut tx, &email).await?;
+    change(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 async fn create_token(db: &Database, email: &str, name: &str) -> anyhow::Result<()> {

@@ -38,6 +38,21 @@ fn run(mut command: Command, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs the binary on the test database `db` (no embedded cluster), feeding `stdin`.
+fn on_database(
+    db: &jt_store::testing::TestDb,
+    data_dir: &std::path::Path,
+    args: &[&str],
+    stdin: &str,
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_justtrades"));
+    command
+        .env("DATABASE_URL", db.owner_url())
+        .env("JT_APP_DATABASE_URL", db.app_url())
+        .env("JT_DATA_DIR", data_dir);
+    run(command, args, stdin)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -172,14 +187,7 @@ fn without_postgres_binaries_the_binary_fails_and_names_the_package() {
 async fn with_database_url_the_binary_uses_that_server_and_no_embedded_cluster() {
     let db = jt_store::testing::TestDb::new().await;
     let dir = TempDataDir::new();
-    let run = |args: &[&str], stdin: &str| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_justtrades"));
-        command
-            .env("DATABASE_URL", db.owner_url())
-            .env("JT_APP_DATABASE_URL", db.app_url())
-            .env("JT_DATA_DIR", dir.path());
-        run(command, args, stdin)
-    };
+    let run = |args: &[&str], stdin: &str| on_database(&db, dir.path(), args, stdin);
     let migrated = run(&["migrate"], "");
     assert!(migrated.status.success(), "{}", text(&migrated.stderr));
     let created = run(
@@ -219,14 +227,7 @@ async fn with_database_url_the_binary_uses_that_server_and_no_embedded_cluster()
 async fn promote_demote_disable_and_enable_through_the_binary_are_audited() {
     let db = jt_store::testing::TestDb::new().await;
     let dir = TempDataDir::new();
-    let run = |args: &[&str], stdin: &str| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_justtrades"));
-        command
-            .env("DATABASE_URL", db.owner_url())
-            .env("JT_APP_DATABASE_URL", db.app_url())
-            .env("JT_DATA_DIR", dir.path());
-        run(command, args, stdin)
-    };
+    let run = |args: &[&str], stdin: &str| on_database(&db, dir.path(), args, stdin);
     let created = run(
         &["user", "create", "--email", "ops@example.com"],
         "a long enough password\n",

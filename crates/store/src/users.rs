@@ -228,34 +228,39 @@ pub async fn set_user_status(
     user: UserId,
     status: UserStatus,
 ) -> Result<(), StoreError> {
-    let email: String =
-        sqlx::query_scalar("update users set status = $2 where id = $1 returning email")
-            .bind(user)
-            .bind(status.as_str())
-            .fetch_optional(tx.conn())
-            .await?
-            .ok_or(StoreError::NotFound("user"))?;
     let action = match status {
         UserStatus::Active => "user.enable",
         UserStatus::Disabled => "user.disable",
     };
-    tx.audit(action, Some(user), json!({ "email": email }))
-        .await
+    let sql = "update users set status = $2 where id = $1 returning email";
+    update_audited(tx, user, sql, status.as_str(), action).await
 }
 
 /// Sets a user's role and writes `user.promote` or `user.demote` to the audit log.
 pub async fn set_user_role(tx: &mut AdminTx, user: UserId, role: Role) -> Result<(), StoreError> {
-    let email: String =
-        sqlx::query_scalar("update users set role = $2 where id = $1 returning email")
-            .bind(user)
-            .bind(role.as_str())
-            .fetch_optional(tx.conn())
-            .await?
-            .ok_or(StoreError::NotFound("user"))?;
     let action = match role {
         Role::Admin => "user.promote",
         Role::User => "user.demote",
     };
+    let sql = "update users set role = $2 where id = $1 returning email";
+    update_audited(tx, user, sql, role.as_str(), action).await
+}
+
+/// Runs `sql` (an update of `user` setting `$2` to `value`, returning the e-mail) and audits
+/// it as `action`.
+async fn update_audited(
+    tx: &mut AdminTx,
+    user: UserId,
+    sql: &'static str,
+    value: &str,
+    action: &str,
+) -> Result<(), StoreError> {
+    let email: String = sqlx::query_scalar(sql)
+        .bind(user)
+        .bind(value)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
     tx.audit(action, Some(user), json!({ "email": email }))
         .await
 }

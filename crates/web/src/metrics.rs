@@ -4,7 +4,8 @@
 //!
 //! Names (`jt_*`):
 //! - `jt_webhooks_total{status}` counter — accepted, duplicate, ignored, rejected, unknown,
-//!   unavailable, overloaded, error ([`record_webhook`]);
+//!   unavailable, overloaded, error (and the group-commit ingest's incomplete, throttled,
+//!   unconfirmed) ([`record_webhook`]);
 //! - `jt_webhook_seconds` histogram — time from request to answer ([`record_webhook`]);
 //! - `jt_ingest_batch_signals` histogram — signals per ingest transaction, and
 //!   `jt_ingest_flush_seconds` histogram — time to write and commit one
@@ -122,9 +123,10 @@ fn builder() -> PrometheusBuilder {
 }
 
 /// Records a webhook answer from the response itself: the status from the HTTP code and,
-/// for 200, the `status` field of the JSON body. For today's one-signal-per-request webhook
-/// handler, which does not pass its outcome along; an ingest path that knows the outcome
-/// calls [`record_webhook`] directly instead.
+/// for 200, the `status` field of the JSON body. Transitional, for the one-signal-per-request
+/// webhook handler, which does not pass its outcome along (and whose early answers for
+/// unknown tokens and an unreachable database are not counted); an ingest path that knows
+/// the outcome calls [`record_webhook`] directly instead, and then this can go.
 pub async fn record_webhook_response(
     response: axum::response::Response,
     received_at: chrono::DateTime<chrono::Utc>,

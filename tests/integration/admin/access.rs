@@ -63,3 +63,55 @@ async fn a_demoted_admin_loses_the_console_at_the_next_request() {
     assert_eq!(admin.get("/admin").await.status(), 404);
     assert_eq!(admin.get("/").await.status(), 200, "still a logged-in user");
 }
+
+#[tokio::test]
+async fn outside_an_admin_transaction_the_console_tables_show_nothing_of_others() {
+    let app = spawn_app().await;
+    let one = app.create_user("one@example.com").await;
+    app.create_user("two@example.com").await;
+    let mut unscoped = app.store.unscoped_tx_for_tests().await.unwrap();
+    for sql in [
+        "select count(*) from admin_user_list",
+        "select count(*) from user_signal_stats",
+        "select count(*) from signal_minutes",
+        "select count(*) from audit_log",
+    ] {
+        let rows: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&mut *unscoped)
+            .await
+            .unwrap();
+        assert_eq!(rows, 0, "unscoped: {sql}");
+    }
+    unscoped.rollback().await.unwrap();
+
+    let mut tenant = app.store.tenant(one.id).await.unwrap();
+    let listed: i64 = sqlx::query_scalar("select count(*) from admin_user_list")
+        .fetch_one(tenant.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        listed, 0,
+        "a tenant does not see the admin list, not even itself"
+    );
+    let own: Vec<jt_store::UserId> = sqlx::query_scalar("select user_id from user_signal_stats")
+        .fetch_all(tenant.conn())
+        .await
+        .unwrap();
+    assert_eq!(own, [one.id], "a tenant sees its own totals only");
+    let refused = sqlx::query("update user_signal_stats set signals = 1000")
+        .execute(tenant.conn())
+        .await;
+    assert!(
+        refused.is_err(),
+        "totals are not writable by the application"
+    );
+    drop(tenant);
+
+    let mut admin = app.store.admin("test").await.unwrap();
+    let listed: i64 = sqlx::query_scalar("select count(*) from admin_user_list")
+        .fetch_one(admin.conn())
+        .await
+        .unwrap();
+    assert_eq!(listed, 2);
+    admin.commit().await.unwrap();
+}

@@ -33,7 +33,7 @@ pub async fn signals_per_minute(
 }
 
 /// Users and signals in total.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct Totals {
     /// Accounts.
     pub users: i64,
@@ -45,24 +45,16 @@ pub struct Totals {
     pub signals: i64,
 }
 
-/// Users (by status and role) and all signals ever stored: two scans of small tables
-/// (one row per user), no join.
+/// Users (by status and role) and all signals ever stored: one scan of the admin users
+/// list (one row per user; see the migration for why the view).
 pub async fn totals(tx: &mut AdminTx) -> Result<Totals, StoreError> {
-    let (users, disabled_users, admins): (i64, i64, i64) = sqlx::query_as(
-        "select count(*), count(*) filter (where status = 'disabled'),
-                count(*) filter (where role = 'admin')
-         from users",
+    Ok(sqlx::query_as(
+        "select count(*) as users,
+                count(*) filter (where status = 'disabled') as disabled_users,
+                count(*) filter (where role = 'admin') as admins,
+                coalesce(sum(signals), 0)::bigint as signals
+         from admin_user_list",
     )
     .fetch_one(tx.conn())
-    .await?;
-    let signals: i64 =
-        sqlx::query_scalar("select coalesce(sum(signals), 0)::bigint from user_signal_stats")
-            .fetch_one(tx.conn())
-            .await?;
-    Ok(Totals {
-        users,
-        disabled_users,
-        admins,
-        signals,
-    })
+    .await?)
 }

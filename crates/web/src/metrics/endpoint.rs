@@ -22,8 +22,10 @@ pub struct MetricsConfig {
     pub separate_listener: bool,
 }
 
-/// The `/metrics` route, for any router state.
+/// The `/metrics` route, for any router state. Installs the recorder now, so metrics
+/// recorded through the facade before the first webhook (e.g. by the store) are kept.
 pub fn router<S>(config: &MetricsConfig) -> Router<S> {
+    super::handle();
     Router::new()
         .route("/metrics", get(scrape))
         .with_state(Arc::new(config.clone()))
