@@ -97,8 +97,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all("bench/results")?;
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
     let json = format!(
-        "{{\"date\":\"{}\",\"users\":{users},\"signals\":{signals},\"requests_per_page\":{requests},\"seed_seconds\":{:.1},\"pages\":[{}]}}\n",
+        "{{\"date\":\"{}\",\"build\":\"{}\",\"users\":{users},\"signals\":{signals},\"requests_per_page\":{requests},\"seed_seconds\":{:.1},\"pages\":[{}]}}\n",
         chrono::Utc::now().to_rfc3339(),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
         seeding.as_secs_f64(),
         results.join(",")
     );

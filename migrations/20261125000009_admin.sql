@@ -189,5 +189,21 @@ grant select on admin_user_list to jt_app;
 
 -- The admin console reads these; nothing else of jt_app's needs them.
 grant select on user_signal_stats, signal_minutes to jt_app;
--- Admins change users' status and role (users_admin covers the rows).
+-- Admins change users' status and role (users_admin covers the rows). The tenant policy
+-- lets a user update their own row (e.g. their time zone), so the column grant alone would
+-- let a tenant transaction make itself an admin or enable itself again: only an admin
+-- transaction may change either column.
 grant update (role) on users to jt_app;
+create function users_guard_role_and_status() returns trigger
+language plpgsql
+as $$
+begin
+    if (new.role, new.status) is distinct from (old.role, old.status) and not app_is_admin() then
+        raise exception 'only an admin transaction may change a user''s role or status'
+            using errcode = 'insufficient_privilege';
+    end if;
+    return new;
+end
+$$;
+create trigger users_guard_role_and_status before update of role, status on users
+    for each row execute function users_guard_role_and_status();

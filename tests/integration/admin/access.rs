@@ -106,6 +106,14 @@ async fn outside_an_admin_transaction_the_console_tables_show_nothing_of_others(
         "totals are not writable by the application"
     );
     drop(tenant);
+    for sql in [
+        "update users set role = 'admin'",
+        "update users set status = 'disabled'",
+    ] {
+        let mut tenant = app.store.tenant(one.id).await.unwrap();
+        let refused = sqlx::query(sql).execute(tenant.conn()).await;
+        assert!(refused.is_err(), "a tenant may not `{sql}` on its own row");
+    }
 
     let mut admin = app.store.admin("test").await.unwrap();
     let listed: i64 = sqlx::query_scalar("select count(*) from admin_user_list")
