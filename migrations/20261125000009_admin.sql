@@ -24,8 +24,7 @@ create index recorded_signals_user_rejected on recorded_signals (user_id, id des
 -- folds the deltas into the totals; the admin pages call it before reading and the server
 -- calls it periodically so the deltas stay few.
 create table user_signal_deltas (
-    id bigint generated always as identity primary key,
-    user_id uuid not null references users (id) on delete cascade,
+    user_id uuid not null,
     signals bigint not null,
     accepted bigint not null,
     rejected bigint not null,
@@ -34,7 +33,10 @@ create table user_signal_deltas (
     last_signal_at timestamptz not null,
     created_at timestamptz not null default now()
 );
-create index user_signal_deltas_user_id on user_signal_deltas (user_id);
+-- Deliberately a bare heap: no key, index, identity or foreign key, because every ingest
+-- statement appends to it and each of those would cost that statement (a foreign key
+-- check locks the user's row). The rows live seconds; the fold reads them all, and skips
+-- users that no longer exist (the foreign key of user_signal_stats keeps the totals right).
 
 -- One row per user (made with the user), so list queries can walk these indexes.
 create table user_signal_stats (
@@ -132,9 +134,10 @@ begin
     ), per_user as (
         insert into user_signal_stats as s
             (user_id, signals, accepted, rejected, duplicate, ignored, last_signal_at)
-        select user_id, sum(signals), sum(accepted), sum(rejected), sum(duplicate),
-               sum(ignored), max(last_signal_at)
-        from folded group by user_id order by user_id
+        select f.user_id, sum(f.signals), sum(f.accepted), sum(f.rejected), sum(f.duplicate),
+               sum(f.ignored), max(f.last_signal_at)
+        from folded f join users u on u.id = f.user_id
+        group by f.user_id order by f.user_id
         on conflict (user_id) do update set
             signals = s.signals + excluded.signals,
             accepted = s.accepted + excluded.accepted,
