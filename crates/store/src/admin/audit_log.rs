@@ -39,17 +39,27 @@ pub async fn list_audit_entries(
     limit: i64,
 ) -> Result<(Vec<AuditEntry>, Option<i64>), StoreError> {
     let limit = limit.clamp(1, MAX_PAGE_SIZE);
-    let rows: Vec<AuditEntry> = sqlx::query_as(
+    // One statement per shape with a literal limit, so the cached generic plan still walks
+    // the primary key (or audit_log_target) backwards instead of sorting the whole log,
+    // which grows with every admin page view.
+    let about_filter = if about.is_some() {
+        "and a.target_user_id = $2"
+    } else {
+        ""
+    };
+    let sql = format!(
         "select a.id, a.created_at, a.actor, a.actor_user_id, host(a.ip) as ip, a.action,
                 a.target_user_id, u.email as target_email, a.details
          from audit_log a left join users u on u.id = a.target_user_id
-         where a.id < $1 and ($2::uuid is null or a.target_user_id = $2)
-         order by a.id desc limit $3",
-    )
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(about)
-    .bind(limit + 1)
-    .fetch_all(tx.conn())
-    .await?;
+         where a.id < $1 {about_filter}
+         order by a.id desc limit {}",
+        limit + 1
+    );
+    let mut statement =
+        sqlx::query_as::<_, AuditEntry>(sqlx::AssertSqlSafe(sql)).bind(before.unwrap_or(i64::MAX));
+    if let Some(user) = about {
+        statement = statement.bind(user);
+    }
+    let rows = statement.fetch_all(tx.conn()).await?;
     Ok(crate::paging::split_page(rows, limit, |entry| entry.id))
 }
