@@ -4,8 +4,12 @@ use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, bail};
 use jt_store::password::Password;
-use jt_store::users::{self, Email, Role};
-use jt_store::{Access, Database, DbConfig, SecretKey, SecretKeyError, api_tokens, key_rotation};
+use jt_store::users::{self, Email, Role, UserStatus};
+use jt_store::{
+    Access, AdminTx, Database, DbConfig, SecretKey, SecretKeyError, StoreError, UserId, api_tokens,
+    key_rotation,
+};
+use jt_web::metrics::endpoint::{MetricsConfig, serve_separately as serve_metrics_separately};
 use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
@@ -44,6 +48,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             create_user(&db, &email, admin).await
         }
         Command::User(UserCommand::Disable { email }) => disable_user(&db, &email).await,
+        Command::User(UserCommand::Enable { email }) => {
+            set_status(&db, &email, UserStatus::Active).await
+        }
+        Command::User(UserCommand::Promote { email }) => set_role(&db, &email, Role::Admin).await,
+        Command::User(UserCommand::Demote { email }) => set_role(&db, &email, Role::User).await,
         Command::Token(TokenCommand::Create { email, name }) => {
             create_token(&db, &email, &name).await
         }
@@ -95,7 +104,16 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
         secret_key,
         trusted_proxies: args.trusted_proxies,
     };
-    let app = Application::from_listener(listener, AppState::new(db.store().clone(), config));
+    let metrics = MetricsConfig {
+        token: args.metrics_token.filter(|token| !token.is_empty()),
+        separate_listener: args.metrics_bind.is_some(),
+    };
+    let metrics_server = match args.metrics_bind {
+        Some(bind) => Some(spawn_metrics_listener(bind, metrics.clone()).await?),
+        None => None,
+    };
+    let state = AppState::new(db.store().clone(), config).with_metrics(metrics);
+    let app = Application::from_listener(listener, state);
     tracing::info!("listening on http://{address}");
     eprintln!("Just.Trades is listening on http://{address} (public URL {base_url})");
     let mut admin = db.store().admin(CLI_ACTOR).await?;
@@ -107,8 +125,13 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
     }
     admin.commit().await?;
     let session_cleanup = jt_web::spawn_expired_session_cleanup(db.store());
+    let signal_stats = jt_web::spawn_signal_stats_folding(db.store());
     let served = app.serve(shutdown_signal()).await;
     session_cleanup.abort();
+    signal_stats.abort();
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     served?;
     tracing::info!("server stopped");
     Ok(())
@@ -153,6 +176,23 @@ async fn rotate_secret_key(db: &Database, config: &DbConfig) -> anyhow::Result<(
     Ok(())
 }
 
+/// Binds `JT_METRICS_BIND` and serves `/metrics` there until aborted.
+async fn spawn_metrics_listener(
+    bind: std::net::SocketAddr,
+    metrics: MetricsConfig,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind} for metrics (set JT_METRICS_BIND)"))?;
+    eprintln!("metrics on http://{}/metrics", listener.local_addr()?);
+    Ok(tokio::spawn(async move {
+        let served = serve_metrics_separately(listener, &metrics, std::future::pending()).await;
+        if let Err(error) = served {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    }))
+}
+
 async fn create_user(db: &Database, email: &str, admin: bool) -> anyhow::Result<()> {
     let email = Email::parse(email)?;
     let password = Password::parse(&read_password()?)?;
@@ -177,6 +217,40 @@ async fn disable_user(db: &Database, email: &str) -> anyhow::Result<()> {
     tx.commit().await?;
     eprintln!("disabled user {} ({id})", email.as_str());
     Ok(())
+}
+
+async fn set_status(db: &Database, email: &str, status: UserStatus) -> anyhow::Result<()> {
+    let change = async |tx: &mut AdminTx, id| users::set_user_status(tx, id, status).await;
+    let id = change_user(db, email, change).await?;
+    eprintln!("user {email} ({id}) is now {}", status.as_str());
+    Ok(())
+}
+
+async fn set_role(db: &Database, email: &str, role: Role) -> anyhow::Result<()> {
+    let id = change_user(db, email, async |tx: &mut AdminTx, id| {
+        users::set_user_role(tx, id, role).await
+    })
+    .await?;
+    let role = match role {
+        Role::Admin => "an administrator",
+        Role::User => "a user (not an administrator)",
+    };
+    eprintln!("user {email} ({id}) is now {role}");
+    Ok(())
+}
+
+/// Finds the user by e-mail and applies an audited `change` in one admin transaction.
+async fn change_user(
+    db: &Database,
+    email: &str,
+    change: impl AsyncFnOnce(&mut AdminTx, UserId) -> Result<(), StoreError>,
+) -> anyhow::Result<UserId> {
+    let email = Email::parse(email)?;
+    let mut tx = db.store().admin(CLI_ACTOR).await?;
+    let (id, _) = users::find_user_by_email(&mut tx, &email).await?;
+    change(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 async fn create_token(db: &Database, email: &str, name: &str) -> anyhow::Result<()> {

@@ -169,6 +169,13 @@ pub struct ServeArgs {
     /// X-Forwarded-For headers name the client. Empty: the TCP peer is the client.
     #[arg(long, env = "JT_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: TrustedProxies,
+    /// Serve /metrics on this address instead of the main listener (e.g. fly.toml's
+    /// [metrics] port).
+    #[arg(long, env = "JT_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+    /// Require `Authorization: Bearer <token>` on /metrics (open when unset).
+    #[arg(long, env = "JT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +191,24 @@ pub enum UserCommand {
     },
     /// Disable a user: no log-in, webhooks refused, execution stopped.
     Disable {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Make a user an administrator (admin console at /admin).
+    Promote {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Take a user's administrator role away.
+    Demote {
         /// Email address.
         #[arg(long)]
         email: String,

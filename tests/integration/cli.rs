@@ -41,6 +41,22 @@ pub(crate) fn run(mut command: Command, args: &[&str], stdin: &str) -> Output {
 /// A secret key for runs against `DATABASE_URL` (where one is required).
 pub const TEST_SECRET_KEY: &str = "cli-test-secret-key-0123456789abcdef";
 
+/// Runs the binary on the test database `db` (no embedded cluster), feeding `stdin`.
+fn on_database(
+    db: &jt_store::testing::TestDb,
+    data_dir: &std::path::Path,
+    args: &[&str],
+    stdin: &str,
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_justtrades"));
+    command
+        .env("DATABASE_URL", db.owner_url())
+        .env("JT_APP_DATABASE_URL", db.app_url())
+        .env("JT_SECRET_KEY", TEST_SECRET_KEY)
+        .env("JT_DATA_DIR", data_dir);
+    run(command, args, stdin)
+}
+
 pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -175,15 +191,7 @@ fn without_postgres_binaries_the_binary_fails_and_names_the_package() {
 async fn with_database_url_the_binary_uses_that_server_and_no_embedded_cluster() {
     let db = jt_store::testing::TestDb::new().await;
     let dir = TempDataDir::new();
-    let run = |args: &[&str], stdin: &str| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_justtrades"));
-        command
-            .env("DATABASE_URL", db.owner_url())
-            .env("JT_APP_DATABASE_URL", db.app_url())
-            .env("JT_SECRET_KEY", TEST_SECRET_KEY)
-            .env("JT_DATA_DIR", dir.path());
-        run(command, args, stdin)
-    };
+    let run = |args: &[&str], stdin: &str| on_database(&db, dir.path(), args, stdin);
     let migrated = run(&["migrate"], "");
     assert!(migrated.status.success(), "{}", text(&migrated.stderr));
     let created = run(
@@ -217,5 +225,75 @@ async fn with_database_url_the_binary_uses_that_server_and_no_embedded_cluster()
         text(&bad.stderr).contains("DATABASE_URL is not a valid PostgreSQL URL"),
         "{}",
         text(&bad.stderr)
+    );
+}
+
+#[tokio::test]
+async fn promote_demote_disable_and_enable_through_the_binary_are_audited() {
+    let db = jt_store::testing::TestDb::new().await;
+    let dir = TempDataDir::new();
+    let run = |args: &[&str], stdin: &str| on_database(&db, dir.path(), args, stdin);
+    let created = run(
+        &["user", "create", "--email", "ops@example.com"],
+        "a long enough password\n",
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let state = || async {
+        let mut admin = db.store.admin("test").await.unwrap();
+        let (id, _) = jt_store::users::find_user_by_email(
+            &mut admin,
+            &jt_store::users::Email::parse("ops@example.com").unwrap(),
+        )
+        .await
+        .unwrap();
+        let account = jt_store::admin::user_detail::load_account(&mut admin, id)
+            .await
+            .unwrap();
+        admin.commit().await.unwrap();
+        (account.role.as_str(), account.status.as_str())
+    };
+    assert_eq!(state().await, ("user", "active"));
+
+    for (args, expected) in [
+        (["user", "promote"], ("admin", "active")),
+        (["user", "disable"], ("admin", "disabled")),
+        (["user", "enable"], ("admin", "active")),
+        (["user", "demote"], ("user", "active")),
+    ] {
+        let output = run(&[args[0], args[1], "--email", "OPS@example.com"], "");
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert_eq!(state().await, expected, "after {args:?}");
+    }
+    let unknown = run(&["user", "promote", "--email", "nobody@example.com"], "");
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("not found"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
+    let mut admin = db.store.admin("test").await.unwrap();
+    let (entries, _) = jt_store::admin::audit_log::list_audit_entries(&mut admin, None, None, 50)
+        .await
+        .unwrap();
+    admin.commit().await.unwrap();
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .rev()
+        .map(|e| (e.actor.as_str(), e.action.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("cli", "user.create"),
+            ("cli", "user.promote"),
+            ("cli", "user.disable"),
+            ("cli", "user.enable"),
+            ("cli", "user.demote"),
+        ]
     );
 }

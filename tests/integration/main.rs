@@ -4,6 +4,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod admin;
 mod api_recorders;
 mod auth;
 mod browser_hardening;
@@ -15,6 +16,7 @@ mod hostile_input;
 mod ingest;
 mod isolation;
 mod least_privilege;
+mod metrics;
 mod pages;
 mod replay;
 mod server_limits;

@@ -5,6 +5,7 @@
 //! security shows one user's rows) or [`AdminTx`] (sets `app.role = 'admin'`, for the admin
 //! console and CLI, audited). A query that forgets the scope sees nothing.
 
+pub mod admin;
 pub mod api_tokens;
 mod app_role_check;
 pub mod apply_settings;
@@ -40,4 +41,4 @@ pub use provision::{
     bootstrap_cluster, ensure_app_role, migrate,
 };
 pub use secret_key::{SecretKey, SecretKeyError};
-pub use tenant::{AdminTx, Store, TenantTx};
+pub use tenant::{AdminTx, Operator, Store, TenantTx};

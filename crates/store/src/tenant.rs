@@ -2,6 +2,8 @@
 //! `app.user_id` (tenant) and `app.role` (admin console); both are set transaction-locally,
 //! so a connection returned to the pool carries nothing over.
 
+use std::net::IpAddr;
+
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::provision::{APPLICATION_NAME, app_pool_options};
@@ -42,14 +44,22 @@ impl Store {
     /// A transaction for operator work across tenants (admin console, CLI). `actor` is
     /// recorded in the audit log for what it changes.
     pub async fn admin(&self, actor: &str) -> Result<AdminTx, StoreError> {
+        self.admin_for(Operator {
+            name: actor.to_owned(),
+            user_id: None,
+            ip: None,
+        })
+        .await
+    }
+
+    /// [`Store::admin`] for an operator the audit log can name fully: the admin account
+    /// and the address it acted from (the admin console).
+    pub async fn admin_for(&self, operator: Operator) -> Result<AdminTx, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("select set_config('app.role', 'admin', true)")
             .execute(&mut *tx)
             .await?;
-        Ok(AdminTx {
-            tx,
-            actor: actor.to_owned(),
-        })
+        Ok(AdminTx { tx, operator })
     }
 
     /// The browser-session table, which holds no tenant data (see [`crate::sessions`]). The
@@ -110,11 +120,22 @@ impl TenantTx {
     }
 }
 
+/// Who acts in an [`AdminTx`], as the audit log records it.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    /// A display name: the admin's email, or `cli` for the command line.
+    pub name: String,
+    /// The admin account, when a logged-in admin acts (not for the CLI).
+    pub user_id: Option<UserId>,
+    /// The client address the action came from, when over HTTP.
+    pub ip: Option<IpAddr>,
+}
+
 /// A transaction for operators: admin policies apply (see the migrations).
 #[derive(Debug)]
 pub struct AdminTx {
     tx: Transaction<'static, Postgres>,
-    actor: String,
+    operator: Operator,
 }
 
 impl AdminTx {
@@ -131,12 +152,15 @@ impl AdminTx {
         details: serde_json::Value,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "insert into audit_log (actor, action, target_user_id, details) values ($1, $2, $3, $4)",
+            "insert into audit_log (actor, action, target_user_id, details, actor_user_id, ip)
+             values ($1, $2, $3, $4, $5, $6::inet)",
         )
-        .bind(&self.actor)
+        .bind(&self.operator.name)
         .bind(action)
         .bind(target_user)
         .bind(details)
+        .bind(self.operator.user_id)
+        .bind(self.operator.ip.map(|ip| ip.to_string()))
         .execute(&mut *self.tx)
         .await?;
         Ok(())

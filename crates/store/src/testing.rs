@@ -1,6 +1,8 @@
 //! Test harness: one PostgreSQL cluster per test process (or `DATABASE_URL`'s server), a
 //! migrated template database made once, and a fresh clone of it for every test.
 
+pub mod seed;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

@@ -53,7 +53,8 @@ pub enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
             Self::Admin => "admin",
@@ -61,11 +62,11 @@ impl Role {
     }
 
     /// The column value back as a `Role`; the table's check constraint allows nothing else.
-    fn from_column(value: &str) -> Result<Self, StoreError> {
+    pub(crate) fn from_column(value: &str) -> Result<Self, StoreError> {
         match value {
             "user" => Ok(Self::User),
             "admin" => Ok(Self::Admin),
-            other => Err(StoreError::Invalid(format!(
+            other => Err(StoreError::Corrupt(format!(
                 "unknown role {other:?} in the users table"
             ))),
         }
@@ -83,12 +84,20 @@ pub enum UserStatus {
 }
 
 impl UserStatus {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+
     /// The column value back as a `UserStatus`; the check constraint allows nothing else.
-    fn from_column(value: &str) -> Result<Self, StoreError> {
+    pub(crate) fn from_column(value: &str) -> Result<Self, StoreError> {
         match value {
             "active" => Ok(Self::Active),
             "disabled" => Ok(Self::Disabled),
-            other => Err(StoreError::Invalid(format!(
+            other => Err(StoreError::Corrupt(format!(
                 "unknown user status {other:?} in the users table"
             ))),
         }
@@ -214,16 +223,56 @@ pub async fn find_user_by_email(
 
 /// Disables a user (audited). Their sessions, webhooks and execution stop honouring them.
 pub async fn disable_user(tx: &mut AdminTx, email: &Email) -> Result<UserId, StoreError> {
-    let id: UserId = sqlx::query_scalar(
-        "update users set status = 'disabled' where lower(email) = lower($1) returning id",
-    )
-    .bind(email.as_str())
-    .fetch_optional(tx.conn())
-    .await?
-    .ok_or(StoreError::NotFound("user"))?;
-    tx.audit("user.disable", Some(id), json!({ "email": email.as_str() }))
-        .await?;
+    let (id, _) = find_user_by_email(tx, email).await?;
+    set_user_status(tx, id, UserStatus::Disabled).await?;
     Ok(id)
+}
+
+/// Sets a user's status and writes `user.disable` or `user.enable` to the audit log.
+///
+/// Disabling takes effect on the user's next request everywhere: sessions are re-checked
+/// (and destroyed) on every page, API tokens are looked up only for active users, and
+/// webhooks are stored as rejected with 403.
+pub async fn set_user_status(
+    tx: &mut AdminTx,
+    user: UserId,
+    status: UserStatus,
+) -> Result<(), StoreError> {
+    let action = match status {
+        UserStatus::Active => "user.enable",
+        UserStatus::Disabled => "user.disable",
+    };
+    let sql = "update users set status = $2 where id = $1 returning email";
+    update_audited(tx, user, sql, status.as_str(), action).await
+}
+
+/// Sets a user's role and writes `user.promote` or `user.demote` to the audit log.
+pub async fn set_user_role(tx: &mut AdminTx, user: UserId, role: Role) -> Result<(), StoreError> {
+    let action = match role {
+        Role::Admin => "user.promote",
+        Role::User => "user.demote",
+    };
+    let sql = "update users set role = $2 where id = $1 returning email";
+    update_audited(tx, user, sql, role.as_str(), action).await
+}
+
+/// Runs `sql` (an update of `user` setting `$2` to `value`, returning the e-mail) and audits
+/// it as `action`.
+async fn update_audited(
+    tx: &mut AdminTx,
+    user: UserId,
+    sql: &'static str,
+    value: &str,
+    action: &str,
+) -> Result<(), StoreError> {
+    let email: String = sqlx::query_scalar(sql)
+        .bind(user)
+        .bind(value)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
+    tx.audit(action, Some(user), json!({ "email": email }))
+        .await
 }
 
 /// How many users exist (admin view).

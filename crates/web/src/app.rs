@@ -16,8 +16,11 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{self, AuthLimits, AuthState};
 use crate::client_ip::TrustedProxies;
 use crate::in_flight::InFlight;
+use crate::metrics::endpoint::MetricsConfig;
 use crate::server::ServerLimits;
-use crate::{api, health, pages, request_span, security_headers, static_assets, webhook};
+use crate::{
+    admin, api, health, metrics, pages, request_span, security_headers, static_assets, webhook,
+};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -32,6 +35,8 @@ pub struct AppState {
     pub ingest: Ingestor,
     /// Webhook tasks still running (shutdown waits for them).
     pub webhooks: InFlight,
+    /// Who may scrape `/metrics`, and whether the main listener serves it.
+    pub metrics: Arc<MetricsConfig>,
 }
 
 impl AppState {
@@ -49,6 +54,15 @@ impl AppState {
             config: Arc::new(config),
             auth: Arc::new(AuthState::default()),
             webhooks: InFlight::default(),
+            metrics: Arc::new(MetricsConfig::default()),
+        }
+    }
+
+    /// The same state with `/metrics` guarded or moved as `metrics` says.
+    pub fn with_metrics(self, metrics: MetricsConfig) -> Self {
+        Self {
+            metrics: Arc::new(metrics),
+            ..self
         }
     }
 
@@ -83,16 +97,22 @@ impl WebConfig {
 pub fn router(state: AppState) -> Router {
     // Pages show private data (and webhook URLs, which are secrets): never store them in a
     // shared or browser cache.
-    let browser_pages =
-        auth::router()
-            .merge(pages::router())
-            .layer(SetResponseHeaderLayer::if_not_present(
-                CACHE_CONTROL,
-                HeaderValue::from_static("no-store"),
-            ));
+    let browser_pages = auth::router()
+        .merge(pages::router())
+        .merge(admin::router())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let metrics = if state.metrics.separate_listener {
+        Router::new()
+    } else {
+        metrics::endpoint::router(&state.metrics)
+    };
     let https = state.config.secure_cookies();
     let router = Router::new()
         .merge(health::router())
+        .merge(metrics)
         .merge(static_assets::router())
         // Sessions and CSRF checks for browser pages only; the JSON API and webhooks are
         // merged beside this, cookie-free.

@@ -1,11 +1,13 @@
 //! HTTP for Just.Trades: the axum router, handlers and the application server.
 
+mod admin;
 mod api;
 mod app;
 pub mod auth;
 pub mod client_ip;
 mod health;
 mod in_flight;
+pub mod metrics;
 pub mod page_error;
 mod pages;
 mod position_json;
@@ -19,6 +21,7 @@ mod webhook;
 mod webhook_answer;
 pub mod webhook_body;
 
+pub use admin::spawn_signal_stats_folding;
 pub use app::{AppState, Application, WebConfig, router};
 pub use auth::spawn_expired_session_cleanup;
 pub use server::{BodyTimedOut, ServerLimits};

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::auth::{AuthLimits, SESSION_COOKIE};
 use crate::client_ip::TrustedProxies;
+use crate::metrics::endpoint::MetricsConfig;
 use crate::{AppState, Application, ServerLimits, WebConfig};
 
 /// A running server for one test; it stops when this is dropped.
@@ -83,6 +84,17 @@ pub struct TestSettings {
     pub server: ServerLimits,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: TrustedProxies,
+    /// Who may scrape `/metrics`.
+    pub metrics: MetricsConfig,
+}
+
+/// [`spawn_app`] with `/metrics` guarded or moved as `metrics` says.
+pub async fn spawn_app_with_metrics(metrics: MetricsConfig) -> TestApp {
+    spawn_app_with(TestSettings {
+        metrics,
+        ..TestSettings::default()
+    })
+    .await
 }
 
 /// [`spawn_app`] with other settings.
@@ -126,7 +138,8 @@ async fn spawn(store: Store, settings: TestSettings) -> TestApp {
         trusted_proxies: settings.trusted_proxies,
     };
     let state = AppState::with_ingest(store.clone(), config, settings.ingest)
-        .with_auth_limits(settings.auth);
+        .with_auth_limits(settings.auth)
+        .with_metrics(settings.metrics);
     let ingest = state.ingest.clone();
     let app = Application::from_listener(listener, state).with_limits(settings.server);
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -371,6 +384,14 @@ async fn html_of(response: reqwest::Response) -> String {
     response.text().await.expect("body")
 }
 
+/// The href of the link whose text is `label` (the last such link), with the HTML escapes
+/// of `&` undone: where a browser would go when it is clicked.
+pub fn link_labelled(html: &str, label: &str) -> Option<String> {
+    let end = html.find(&format!("\">{label}</a>"))?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
 /// The value of the hidden `csrf_token` field in a page.
 pub fn csrf_token_in(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
@@ -378,6 +399,9 @@ pub fn csrf_token_in(html: &str) -> String {
     let end = html[start..].find('"').expect("end of the token") + start;
     html[start..end].to_owned()
 }
+
+/// The password of every user the helpers create.
+pub const TEST_PASSWORD: &str = "correct horse battery";
 
 /// A user with an API token, made directly in the database.
 pub struct TestUser {
@@ -394,7 +418,7 @@ impl TestApp {
         let id = jt_store::users::create_user(
             store,
             &jt_store::users::Email::parse(email).expect("email"),
-            &jt_store::password::Password::parse("correct horse battery").expect("password"),
+            &jt_store::password::Password::parse(TEST_PASSWORD).expect("password"),
             jt_store::users::Role::User,
         )
         .await
@@ -406,6 +430,18 @@ impl TestApp {
             .token;
         tx.commit().await.expect("commit");
         TestUser { id, token }
+    }
+
+    /// Creates an active administrator (no API token).
+    pub async fn create_admin(&self, email: &str) -> jt_store::UserId {
+        jt_store::users::create_user(
+            &self.store,
+            &jt_store::users::Email::parse(email).expect("email"),
+            &jt_store::password::Password::parse(TEST_PASSWORD).expect("password"),
+            jt_store::users::Role::Admin,
+        )
+        .await
+        .expect("create admin")
     }
 
     /// An API request with the user's bearer token.

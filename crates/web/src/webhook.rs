@@ -41,6 +41,7 @@ async fn receive(
     let task = tokio::spawn(async move {
         let _guard = guard;
         let answer = handle(&state, &token, client, &headers, body, started).await;
+        crate::metrics::record_webhook(answer.status_label(), started.elapsed());
         answer.into_response()
     });
     // Dropping this await (the client hung up) does not cancel the task.

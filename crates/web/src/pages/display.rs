@@ -63,7 +63,7 @@ pub(super) fn signed_quantity(quantity: i64) -> String {
 }
 
 /// A moment in the user's time zone, to the second.
-pub(super) fn time(moment: DateTime<Utc>, zone: Tz) -> String {
+pub(crate) fn time(moment: DateTime<Utc>, zone: Tz) -> String {
     moment
         .with_timezone(&zone)
         .format("%Y-%m-%d %H:%M:%S %Z")
@@ -71,7 +71,7 @@ pub(super) fn time(moment: DateTime<Utc>, zone: Tz) -> String {
 }
 
 /// Store messages are lower-case clauses; on a page they are sentences.
-pub(super) fn sentence(message: &str) -> String {
+pub(crate) fn sentence(message: &str) -> String {
     let mut chars = message.chars();
     chars.next().map_or_else(String::new, |first| {
         first.to_uppercase().chain(chars).collect::<String>() + "."

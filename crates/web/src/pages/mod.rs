@@ -2,12 +2,12 @@
 //! request, call store functions in one tenant transaction and render a template; other
 //! users' ids and malformed ids are the same 404 page.
 
-mod display;
+pub(crate) mod display;
 mod form_values;
 mod home;
 mod recorder_forms;
 mod recorder_page;
-mod recorder_views;
+pub(crate) mod recorder_views;
 mod tokens;
 
 use axum::Router;

@@ -12,7 +12,7 @@ use super::display::{dollars, price, signed_quantity, time};
 const NONE: &str = "—";
 
 /// A recorder status as a word (also the CSS class suffix).
-pub(super) fn status_text(status: RecorderStatus) -> &'static str {
+pub(crate) fn status_text(status: RecorderStatus) -> &'static str {
     match status {
         RecorderStatus::Active => "active",
         RecorderStatus::Paused => "paused",

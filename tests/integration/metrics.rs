@@ -1,0 +1,217 @@
+//! `/metrics`: Prometheus text that a scraper can parse, webhook counts by status, the
+//! bearer token when one is set, and the separate listener.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use jt_web::metrics::endpoint::{MetricsConfig, serve_separately};
+use jt_web::testing::{spawn_app, spawn_app_with_metrics};
+
+/// One sample line: name, labels, value.
+type Sample = (String, HashMap<String, String>, f64);
+
+/// A strict reader of the Prometheus text format (0.0.4): `# HELP`/`# TYPE` comments and
+/// `name{label="value",…} value [timestamp]` lines. Panics with the offending line.
+fn parse_prometheus(text: &str) -> Vec<Sample> {
+    let valid_name = |name: &str| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    };
+    let mut samples = Vec::new();
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        if let Some(comment) = line.strip_prefix('#') {
+            let words: Vec<&str> = comment.split_whitespace().collect();
+            if words.first() == Some(&"TYPE") {
+                assert!(valid_name(words[1]), "{line}");
+                let kinds = ["counter", "gauge", "histogram", "summary", "untyped"];
+                assert!(kinds.contains(&words[2]), "{line}");
+            }
+            continue;
+        }
+        let (series, rest) = match line.find('{') {
+            Some(_) => {
+                let close = line.rfind('}').unwrap_or_else(|| panic!("{line}"));
+                (&line[..close + 1], &line[close + 1..])
+            }
+            None => line.split_at(line.find(' ').unwrap_or_else(|| panic!("{line}"))),
+        };
+        let (name, labels) = match series.split_once('{') {
+            Some((name, labels)) => (name, parse_labels(&labels[..labels.len() - 1], line)),
+            None => (series, HashMap::new()),
+        };
+        assert!(valid_name(name), "bad metric name in {line}");
+        let mut fields = rest.split_whitespace();
+        let value = match fields.next().unwrap_or_else(|| panic!("{line}")) {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            number => number
+                .parse()
+                .unwrap_or_else(|_| panic!("bad value in {line}")),
+        };
+        if let Some(timestamp) = fields.next() {
+            timestamp
+                .parse::<i64>()
+                .unwrap_or_else(|_| panic!("{line}"));
+        }
+        assert!(fields.next().is_none(), "{line}");
+        samples.push((name.to_owned(), labels, value));
+    }
+    samples
+}
+
+/// `a="x",b="y\"z"` → map (escapes: `\\`, `\"`, `\n`).
+fn parse_labels(text: &str, line: &str) -> HashMap<String, String> {
+    let mut labels = HashMap::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (name, after) = rest.split_once("=\"").unwrap_or_else(|| panic!("{line}"));
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            match chars.next() {
+                Some((_, '\\')) => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, c @ ('\\' | '"'))) => value.push(c),
+                    _ => panic!("bad escape in {line}"),
+                },
+                Some((i, '"')) => break i,
+                Some((_, c)) => value.push(c),
+                None => panic!("unterminated label in {line}"),
+            }
+        };
+        labels.insert(name.trim().to_owned(), value);
+        rest = after[end + 1..].trim_start_matches(',');
+    }
+    labels
+}
+
+fn sample<'a>(
+    samples: &'a [Sample],
+    name: &str,
+    label: Option<(&str, &str)>,
+) -> Option<&'a Sample> {
+    samples.iter().find(|(n, labels, _)| {
+        n == name && label.is_none_or(|(k, v)| labels.get(k).map(String::as_str) == Some(v))
+    })
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_with_webhooks_by_status_and_latency_buckets() {
+    let app = spawn_app().await;
+    let user = app.create_user("trader@example.com").await;
+    let recorder = app.create_recorder(&user, "one").await;
+    let url = recorder["webhook_url"].as_str().unwrap().to_owned();
+    let before = parse_prometheus(&app.get("/metrics").await.text().await.unwrap());
+    let accepted_before =
+        sample(&before, "jt_webhooks_total", Some(("status", "accepted"))).map_or(0.0, |s| s.2);
+    assert_eq!(
+        app.post_webhook(&url, "BUY 1 NQ1! @ 25600").await.status(),
+        200
+    );
+    let rejected = app.post_webhook(&url, "BUY zero NQ1!").await.status();
+    assert!(rejected.is_client_error(), "{rejected}");
+
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let samples = parse_prometheus(&response.text().await.unwrap());
+    // Other tests of this binary send webhooks too: counts only grow.
+    let accepted = sample(&samples, "jt_webhooks_total", Some(("status", "accepted"))).unwrap();
+    assert!(accepted.2 >= accepted_before + 1.0);
+    let rejected = sample(&samples, "jt_webhooks_total", Some(("status", "rejected")));
+    assert!(rejected.is_some_and(|s| s.2 >= 1.0));
+    let inf = sample(&samples, "jt_webhook_seconds_bucket", Some(("le", "+Inf"))).unwrap();
+    let count = sample(&samples, "jt_webhook_seconds_count", None).unwrap();
+    assert!(inf.2 >= 2.0 && (inf.2 - count.2).abs() < f64::EPSILON);
+    assert!(sample(&samples, "jt_webhook_seconds_bucket", Some(("le", "0.02"))).is_some());
+    assert!(
+        samples
+            .iter()
+            .all(|(_, labels, _)| !labels.contains_key("user_id")),
+        "no per-user labels"
+    );
+}
+
+#[tokio::test]
+async fn with_a_token_metrics_need_it_as_a_bearer_token() {
+    let app = spawn_app_with_metrics(MetricsConfig {
+        token: Some("scrape-secret".to_owned()),
+        separate_listener: false,
+    })
+    .await;
+    let url = format!("{}/metrics", app.address);
+    let anonymous = app.client.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    let wrong = app
+        .client
+        .get(&url)
+        .bearer_auth("scrape-secreT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = app
+        .client
+        .get(&url)
+        .bearer_auth("scrape-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+    parse_prometheus(&right.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_separate_metrics_listener_takes_metrics_off_the_main_one() {
+    let config = MetricsConfig {
+        token: None,
+        separate_listener: true,
+    };
+    let app = spawn_app_with_metrics(config.clone()).await;
+    assert_eq!(app.get("/metrics").await.status(), 404);
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve_separately(listener, &config, async move {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    // A real webhook: the ingestor records its batch.
+    let user = app.create_user("trader@example.com").await;
+    let recorder = app.create_recorder(&user, "strategy").await;
+    let url = recorder["webhook_url"].as_str().unwrap();
+    assert_eq!(
+        app.post_webhook(url, "BUY 1 NQ1! @ 25600").await.status(),
+        200
+    );
+    let text = app
+        .client
+        .get(format!("http://{address}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let samples = parse_prometheus(&text);
+    assert!(sample(&samples, "jt_ingest_batch_signals_count", None).is_some_and(|s| s.2 >= 1.0));
+    assert!(sample(&samples, "jt_ingest_flush_seconds_count", None).is_some());
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
