@@ -5,13 +5,16 @@
 //! security shows one user's rows) or [`AdminTx`] (sets `app.role = 'admin'`, for the admin
 //! console and CLI, audited). A query that forgets the scope sees nothing.
 
+pub mod account;
 pub mod api_tokens;
 pub mod embedded;
 mod error;
+pub mod exports;
 mod ids;
 pub mod ingest;
 mod lookups;
 mod paging;
+pub mod performance;
 pub mod password;
 mod provision;
 pub mod rebuild;
@@ -20,6 +23,7 @@ pub mod recorder_overview;
 pub mod recorders;
 mod secret_key;
 pub mod sessions;
+pub mod signal_events;
 pub mod signal_log;
 pub mod state;
 mod tenant;

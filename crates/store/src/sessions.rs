@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::StoreError;
+use crate::{StoreError, UserId};
 
 /// The `sessions` table. Get one from [`Store::sessions`](crate::Store::sessions); cloning is
 /// cheap (a pool).
@@ -21,42 +21,48 @@ impl SessionTable {
         Self { pool }
     }
 
-    /// Inserts a new session. Returns `false` (and changes nothing) when the id is taken, so
-    /// the caller can pick another id instead of overwriting someone else's session.
+    /// Inserts a new session of `user` (none before log-in). Returns `false` (and changes
+    /// nothing) when the id is taken, so the caller can pick another id instead of
+    /// overwriting someone else's session.
     pub async fn insert_new(
         &self,
         id: &str,
         data: &[u8],
         expiry_date: DateTime<Utc>,
+        user: Option<UserId>,
     ) -> Result<bool, StoreError> {
         let inserted = sqlx::query(
-            "insert into sessions (id, data, expiry_date) values ($1, $2, $3)
+            "insert into sessions (id, data, expiry_date, user_id) values ($1, $2, $3, $4)
              on conflict (id) do nothing",
         )
         .bind(id)
         .bind(data)
         .bind(expiry_date)
+        .bind(user)
         .execute(&self.pool)
         .await?
         .rows_affected();
         Ok(inserted == 1)
     }
 
-    /// Writes a session, creating it if it is not there.
+    /// Writes a session of `user` (none before log-in), creating it if it is not there.
     pub async fn save(
         &self,
         id: &str,
         data: &[u8],
         expiry_date: DateTime<Utc>,
+        user: Option<UserId>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "insert into sessions (id, data, expiry_date) values ($1, $2, $3)
+            "insert into sessions (id, data, expiry_date, user_id) values ($1, $2, $3, $4)
              on conflict (id) do update
-             set data = excluded.data, expiry_date = excluded.expiry_date",
+             set data = excluded.data, expiry_date = excluded.expiry_date,
+                 user_id = excluded.user_id",
         )
         .bind(id)
         .bind(data)
         .bind(expiry_date)
+        .bind(user)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -79,6 +85,16 @@ impl SessionTable {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Ends every session of `user` (after a password change: whoever was logged in must log
+    /// in again). Returns how many ended.
+    pub async fn delete_user_sessions(&self, user: UserId) -> Result<u64, StoreError> {
+        Ok(sqlx::query("delete from sessions where user_id = $1")
+            .bind(user)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     /// Deletes every expired session; returns how many.

@@ -207,6 +207,15 @@ pub struct SignalRow {
     notes: serde_json::Value,
 }
 
+impl SignalRow {
+    /// Whether applying it healed a missed or extra signal (a resync note), which the log
+    /// marks so the user notices.
+    pub fn is_resync(&self) -> bool {
+        serde_json::from_value::<Vec<Note>>(self.notes.clone())
+            .is_ok_and(|notes| notes.iter().any(|n| matches!(n, Note::Resync { .. })))
+    }
+}
+
 /// Newest first; `before` is a `seq` cursor. Returns up to `limit` rows and the next cursor.
 pub async fn list_signals(
     tx: &mut TenantTx,
@@ -234,7 +243,7 @@ pub async fn list_signals(
 }
 
 /// The stored engine notes in words, for the signal log.
-fn notes_text(notes: &serde_json::Value) -> Option<String> {
+pub(crate) fn notes_text(notes: &serde_json::Value) -> Option<String> {
     let notes: Vec<Note> = serde_json::from_value(notes.clone()).ok()?;
     let text: Vec<String> = notes.iter().map(note_text).collect();
     (!text.is_empty()).then(|| text.join("; "))
@@ -265,4 +274,20 @@ fn note_text(note: &Note) -> String {
             format!("added to the held contract {held} (new entries now go to {current})")
         }
     }
+}
+
+/// Exactly what arrived for one signal (as stored: at most the body limit), with its
+/// content type; `None` when the recorder has no signal with that number.
+pub async fn signal_raw_body(
+    tx: &mut TenantTx,
+    recorder: RecorderId,
+    seq: i64,
+) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "select raw_body, content_type from recorded_signals where recorder_id = $1 and seq = $2",
+    )
+    .bind(recorder)
+    .bind(seq)
+    .fetch_optional(tx.conn())
+    .await?)
 }

@@ -177,14 +177,26 @@ pub async fn list_positions(
     .await?;
     rows.into_iter()
         .map(|(state, last_signal_id, mark_price)| {
-            Ok(PositionRow {
-                position: serde_json::from_value(state)
-                    .map_err(|e| StoreError::Corrupt(format!("position of {recorder}: {e}")))?,
-                last_signal_id,
-                mark_price,
-            })
+            PositionRow::decode(recorder, state, last_signal_id, mark_price)
         })
         .collect()
+}
+
+impl PositionRow {
+    /// A row from the stored engine state, its last signal and the mark price.
+    pub(crate) fn decode(
+        recorder: RecorderId,
+        state: serde_json::Value,
+        last_signal_id: Option<i64>,
+        mark_price: Option<Decimal>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            position: serde_json::from_value(state)
+                .map_err(|e| StoreError::Corrupt(format!("position of {recorder}: {e}")))?,
+            last_signal_id,
+            mark_price,
+        })
+    }
 }
 
 /// Closed trades newest first; `before` is a trade-id cursor.

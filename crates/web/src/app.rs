@@ -13,6 +13,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, AuthLimits, AuthState};
+use crate::live::LiveEvents;
 use crate::{api, health, pages, request_span, static_assets, webhook};
 
 /// What every handler can reach.
@@ -24,12 +25,15 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Log-in and sign-up attempt limiters.
     pub auth: Arc<AuthState>,
+    /// Stored-signal notifications for live pages.
+    pub live: LiveEvents,
 }
 
 impl AppState {
     /// State for a server over `store`, with the default attempt limits.
     pub fn new(store: Store, config: WebConfig) -> Self {
         Self {
+            live: LiveEvents::new(store.clone()),
             store,
             config: Arc::new(config),
             auth: Arc::new(AuthState::default()),

@@ -3,7 +3,10 @@
 mod api;
 mod app;
 pub mod auth;
+mod csv_export;
+mod date_range;
 mod health;
+mod live;
 pub mod page_error;
 mod pages;
 mod position_json;

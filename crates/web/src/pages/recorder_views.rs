@@ -20,6 +20,16 @@ pub(super) fn status_text(status: RecorderStatus) -> &'static str {
     }
 }
 
+/// A signal's fate as a word (also the CSS class suffix).
+pub(super) fn signal_status_text(status: SignalStatus) -> &'static str {
+    match status {
+        SignalStatus::Accepted => "accepted",
+        SignalStatus::Rejected => "rejected",
+        SignalStatus::Duplicate => "duplicate",
+        SignalStatus::Ignored => "ignored",
+    }
+}
+
 /// One row of the positions table.
 pub(super) struct PositionView {
     pub root: String,
@@ -76,6 +86,8 @@ pub(super) struct SignalView {
     pub position_after: String,
     /// The rejection reason, or the engine's notes.
     pub detail: String,
+    /// Applying it healed a missed or extra signal: marked in the log.
+    pub resync: bool,
 }
 
 impl SignalView {
@@ -88,12 +100,8 @@ impl SignalView {
         Self {
             seq: row.seq,
             received: time(row.received_at, zone),
-            status: match row.status {
-                SignalStatus::Accepted => "accepted",
-                SignalStatus::Rejected => "rejected",
-                SignalStatus::Duplicate => "duplicate",
-                SignalStatus::Ignored => "ignored",
-            },
+            resync: row.is_resync(),
+            status: signal_status_text(row.status),
             action: row.action.unwrap_or_default(),
             ticker: row.ticker.unwrap_or_default(),
             quantity: row.quantity.map(|q| q.to_string()).unwrap_or_default(),

@@ -1,0 +1,177 @@
+//! The dashboard (`/`): every recorder with its positions per root, unrealized P&L, today's
+//! and all-time P&L of closed trades, win rate, an equity sparkline and its last signal, plus
+//! a totals row. Read in one tenant transaction with a fixed number of queries.
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use jt_engine::Side;
+use jt_store::RecorderId;
+use jt_store::performance::{TradeSummary, trade_summaries};
+use jt_store::recorder_overview::{RecorderOverview, list_recorder_overviews};
+use jt_store::state::{PositionRow, user_time_zone};
+use rust_decimal::Decimal;
+
+use super::charts::sparkline;
+use super::display::{self, dollars, price};
+use super::recorder_views::{signal_status_text, status_text};
+use crate::AppState;
+use crate::auth::AuthUser;
+use crate::date_range::start_of_today;
+use crate::page_error::PageError;
+
+/// Points of a sparkline.
+const SPARK_POINTS: i64 = 60;
+/// Shown where a value does not apply.
+const NONE: &str = "—";
+
+/// What the dashboard shows.
+pub(super) struct Dashboard {
+    pub rows: Vec<DashboardRow>,
+    pub totals: Totals,
+}
+
+/// Sums over every recorder.
+pub(super) struct Totals {
+    pub unrealized: Money,
+    pub today: Money,
+    pub all_time: Money,
+}
+
+/// Dollars as shown, and whether to mark them as a loss.
+pub(super) struct Money {
+    pub text: String,
+    pub negative: bool,
+}
+
+impl Money {
+    fn of(value: Decimal) -> Self {
+        Self {
+            text: dollars(value),
+            negative: value.is_sign_negative() && !value.round_dp(2).is_zero(),
+        }
+    }
+}
+
+/// One recorder.
+pub(super) struct DashboardRow {
+    pub id: RecorderId,
+    pub name: String,
+    pub status: &'static str,
+    pub positions: Vec<RootPosition>,
+    pub today: Money,
+    pub all_time: Money,
+    pub trades: i64,
+    pub win_rate: String,
+    /// Inline SVG built from numbers only (safe to print unescaped).
+    pub sparkline: String,
+    pub last_signal: String,
+    pub last_status: &'static str,
+}
+
+/// One root of a recorder.
+pub(super) struct RootPosition {
+    pub root: String,
+    pub side: &'static str,
+    pub size: String,
+    pub contract: String,
+    pub avg_entry: String,
+    pub last_price: String,
+    pub unrealized: Money,
+}
+
+/// Reads and formats the dashboard of `user`.
+pub(super) async fn read_dashboard(state: &AppState, user: &AuthUser) -> Result<Dashboard, PageError> {
+    let mut tx = state.store.tenant(user.user_id).await?;
+    let zone = user_time_zone(&mut tx).await?;
+    let overviews = list_recorder_overviews(&mut tx).await?;
+    let mut summaries =
+        trade_summaries(&mut tx, start_of_today(zone, Utc::now()), SPARK_POINTS).await?;
+    tx.commit().await?;
+    let mut totals = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    let rows = overviews
+        .into_iter()
+        .map(|overview| {
+            let summary = summaries.remove(&overview.recorder.id).unwrap_or_default();
+            let unrealized: Decimal = overview.positions.iter().filter_map(unrealized_of).sum();
+            totals.0 += unrealized;
+            totals.1 += summary.net_pnl_today;
+            totals.2 += summary.net_pnl;
+            row(overview, &summary, zone)
+        })
+        .collect();
+    Ok(Dashboard {
+        rows,
+        totals: Totals {
+            unrealized: Money::of(totals.0),
+            today: Money::of(totals.1),
+            all_time: Money::of(totals.2),
+        },
+    })
+}
+
+fn row(overview: RecorderOverview, summary: &TradeSummary, zone: Tz) -> DashboardRow {
+    let mut equity = Vec::with_capacity(summary.equity.len() + 1);
+    equity.push(Decimal::ZERO);
+    equity.extend_from_slice(&summary.equity);
+    let (last_signal, last_status) = match overview.last_signal {
+        Some((at, status)) => (display::time(at, zone), signal_status_text(status)),
+        None => ("none yet".to_owned(), ""),
+    };
+    DashboardRow {
+        id: overview.recorder.id,
+        name: overview.recorder.name.clone(),
+        status: status_text(overview.recorder.status),
+        positions: overview.positions.iter().map(root_position).collect(),
+        today: Money::of(summary.net_pnl_today),
+        all_time: Money::of(summary.net_pnl),
+        trades: summary.trades,
+        win_rate: win_rate(summary),
+        sparkline: sparkline(&equity),
+        last_signal,
+        last_status,
+    }
+}
+
+fn win_rate(summary: &TradeSummary) -> String {
+    if summary.trades == 0 {
+        return NONE.to_owned();
+    }
+    let rate = Decimal::from(summary.wins * 100) / Decimal::from(summary.trades);
+    format!("{}%", rate.round_dp(1))
+}
+
+fn unrealized_of(row: &PositionRow) -> Option<Decimal> {
+    let position = &row.position;
+    row.mark_price
+        .filter(|_| !position.is_flat())
+        .and_then(|mark| position.unrealized_pnl(mark))
+}
+
+fn root_position(row: &PositionRow) -> RootPosition {
+    let position = &row.position;
+    let root = position.root.to_string();
+    let open = !position.is_flat();
+    RootPosition {
+        side: match (open, position.quantity > 0) {
+            (false, _) => "flat",
+            (true, true) => side_word(Side::Long),
+            (true, false) => side_word(Side::Short),
+        },
+        size: if open { position.quantity.abs().to_string() } else { "0".to_owned() },
+        contract: position.contract.map_or_else(|| NONE.to_owned(), |c| c.tradovate_symbol()),
+        avg_entry: if open { price(position.avg_entry_price, Some(&root)) } else { NONE.to_owned() },
+        last_price: position.last_price.map_or_else(|| NONE.to_owned(), |p| price(p, Some(&root))),
+        unrealized: unrealized_of(row).map_or(
+            Money { text: NONE.to_owned(), negative: false },
+            Money::of,
+        ),
+        root,
+    }
+}
+
+fn side_word(side: Side) -> &'static str {
+    match side {
+        Side::Long => "long",
+        Side::Short => "short",
+    }
+}
