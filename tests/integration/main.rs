@@ -4,12 +4,15 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod account_settings;
 mod api_recorders;
 mod auth;
 mod cli;
+mod dashboards;
 mod embedded_cluster;
 mod health;
 mod isolation;
+mod live_refresh;
 mod pages;
 mod replay;
 mod support;

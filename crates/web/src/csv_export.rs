@@ -66,7 +66,9 @@ pub(crate) async fn csv_export(
             // Headers are gone already: end the body with an error so the client sees a
             // broken transfer, never a silently short file.
             tracing::error!(%error, %recorder, "CSV export failed part-way");
-            let _ = chunks.send(Err(std::io::Error::other("export failed"))).await;
+            let _ = chunks
+                .send(Err(std::io::Error::other("export failed")))
+                .await;
         }
     });
     start_result
@@ -199,7 +201,12 @@ fn signal_line(out: &mut String, row: &SignalExport) {
     text(out, row.price_source.as_deref());
     out.push(',');
     integer(out, row.position_after);
-    for field in [&row.client_signal_id, &row.alert_time, &row.notes(), &row.error] {
+    for field in [
+        &row.client_signal_id,
+        &row.alert_time,
+        &row.notes(),
+        &row.error,
+    ] {
         out.push(',');
         text(out, field.as_deref());
     }

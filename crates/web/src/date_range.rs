@@ -7,7 +7,11 @@ use jt_store::exports::TimeRange;
 
 /// The range `from`..=`to` (empty or absent sides are open). The message of an error says
 /// what was wrong and what to send instead.
-pub(crate) fn parse_range(from: Option<&str>, to: Option<&str>, zone: Tz) -> Result<TimeRange, String> {
+pub(crate) fn parse_range(
+    from: Option<&str>,
+    to: Option<&str>,
+    zone: Tz,
+) -> Result<TimeRange, String> {
     let from = from.map(str::trim).filter(|raw| !raw.is_empty());
     let to = to.map(str::trim).filter(|raw| !raw.is_empty());
     let range = TimeRange {
@@ -59,13 +63,19 @@ mod tests {
     use super::*;
 
     fn utc(raw: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(raw).expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(raw)
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn dates_are_whole_days_in_the_users_zone() {
-        let range = parse_range(Some("2026-11-01"), Some("2026-11-02"), Tz::America__New_York)
-            .expect("range");
+        let range = parse_range(
+            Some("2026-11-01"),
+            Some("2026-11-02"),
+            Tz::America__New_York,
+        )
+        .expect("range");
         assert_eq!(range.from, Some(utc("2026-11-01T04:00:00Z")));
         // New York leaves daylight saving time on Nov 1, 2026: the next midnight is UTC−5.
         assert_eq!(range.to, Some(utc("2026-11-03T05:00:00Z")));
@@ -73,7 +83,8 @@ mod tests {
 
     #[test]
     fn instants_and_open_sides() {
-        let range = parse_range(Some("2026-11-01T14:30:00+01:00"), Some(""), Tz::UTC).expect("range");
+        let range =
+            parse_range(Some("2026-11-01T14:30:00+01:00"), Some(""), Tz::UTC).expect("range");
         assert_eq!(range.from, Some(utc("2026-11-01T13:30:00Z")));
         assert_eq!(range.to, None);
         assert_eq!(parse_range(None, None, Tz::UTC), Ok(TimeRange::default()));
@@ -90,7 +101,10 @@ mod tests {
     #[test]
     fn today_starts_at_local_midnight() {
         let now = utc("2026-11-25T03:00:00Z");
-        assert_eq!(start_of_today(Tz::America__New_York, now), utc("2026-11-24T05:00:00Z"));
+        assert_eq!(
+            start_of_today(Tz::America__New_York, now),
+            utc("2026-11-24T05:00:00Z")
+        );
         assert_eq!(start_of_today(Tz::UTC, now), utc("2026-11-25T00:00:00Z"));
     }
 }

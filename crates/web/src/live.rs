@@ -71,20 +71,17 @@ impl LiveEvents {
 }
 
 /// Forwards notifications until the process ends, re-listening whenever the connection
-/// breaks (PostgreSQL restarted); each reconnect tells pages to refresh everything.
+/// breaks (PostgreSQL restarted). Each time listening (re)starts, pages are told to refresh
+/// everything: whatever was stored while nobody listened has not been announced.
 async fn listen(store: Store, sender: broadcast::Sender<Change>) {
-    let mut first = true;
     loop {
         match store.listen_for_signals().await {
             Ok(mut listener) => {
-                if !first {
-                    let _ = sender.send(Change::Everything);
-                }
-                first = false;
                 tracing::debug!("listening for stored signals");
+                // No subscriber at the moment is fine: nobody is looking.
+                let _ = sender.send(Change::Everything);
                 loop {
                     match listener.next().await {
-                        // No subscriber at the moment is fine: nobody is looking.
                         Ok(Heard::Signals(event)) => drop(sender.send(Change::Signals(event))),
                         Ok(Heard::Reconnected) => drop(sender.send(Change::Everything)),
                         Err(error) => {

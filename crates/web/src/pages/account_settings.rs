@@ -100,7 +100,11 @@ pub(super) async fn post_password(
     let changed = change_password(&state, &user, form).await;
     match changed {
         Ok(()) => {
-            state.store.sessions().delete_user_sessions(user.user_id).await?;
+            state
+                .store
+                .sessions()
+                .delete_user_sessions(user.user_id)
+                .await?;
             // A new id for this browser: the record under the old one is gone, and the
             // session (user, CSRF token) is written again under the new id.
             session.cycle_id().await?;

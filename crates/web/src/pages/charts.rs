@@ -24,7 +24,13 @@ const SPARK_HEIGHT: f64 = 28.0;
 
 /// A line chart of `values` (one per closed trade, in order) with y labels in dollars and
 /// `start`/`end` written under the x axis. `area` fills between the line and zero (drawdown).
-pub(super) fn line_chart(label: &str, values: &[Decimal], start: &str, end: &str, area: bool) -> String {
+pub(super) fn line_chart(
+    label: &str,
+    values: &[Decimal],
+    start: &str,
+    end: &str,
+    area: bool,
+) -> String {
     let numbers: Vec<f64> = values.iter().map(|v| v.to_f64().unwrap_or(0.0)).collect();
     let (low, high) = bounds(&numbers);
     let plot_width = WIDTH - LEFT - RIGHT;
@@ -50,7 +56,9 @@ pub(super) fn line_chart(label: &str, values: &[Decimal], start: &str, end: &str
         let _ = write!(
             svg,
             r#"<text class="label" x="{x}" y="{y:.1}" text-anchor="end">{}</text>"#,
-            escape(&dollars(Decimal::from_f64_retain(value).unwrap_or_default())),
+            escape(&dollars(
+                Decimal::from_f64_retain(value).unwrap_or_default()
+            )),
             x = LEFT - 6.0,
         );
     }
@@ -85,7 +93,11 @@ pub(super) fn line_chart(label: &str, values: &[Decimal], start: &str, end: &str
             right = LEFT + plot_width,
         );
     }
-    let _ = write!(svg, r#"<polyline class="line" points="{}"/></svg>"#, path.trim_end());
+    let _ = write!(
+        svg,
+        r#"<polyline class="line" points="{}"/></svg>"#,
+        path.trim_end()
+    );
     svg
 }
 
@@ -105,7 +117,11 @@ pub(super) fn sparkline(values: &[Decimal]) -> String {
             format!("{x:.1},{y:.1}")
         })
         .collect();
-    let class = if numbers.last() >= numbers.first() { "up" } else { "down" };
+    let class = if numbers.last() >= numbers.first() {
+        "up"
+    } else {
+        "down"
+    };
     format!(
         r#"<svg class="sparkline {class}" viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" role="img" aria-label="Equity curve"><polyline points="{}"/></svg>"#,
         path.join(" ")
@@ -115,9 +131,9 @@ pub(super) fn sparkline(values: &[Decimal]) -> String {
 /// The lowest and highest value, zero included (so the zero line is on the chart), never
 /// equal (a flat line still has a scale).
 fn bounds(values: &[f64]) -> (f64, f64) {
-    let (low, high) = values
-        .iter()
-        .fold((0.0_f64, 0.0_f64), |(low, high), &v| (low.min(v), high.max(v)));
+    let (low, high) = values.iter().fold((0.0_f64, 0.0_f64), |(low, high), &v| {
+        (low.min(v), high.max(v))
+    });
     if (high - low).abs() < f64::EPSILON {
         (low - 1.0, high + 1.0)
     } else {
@@ -147,7 +163,11 @@ fn downsample(values: &[f64], columns: usize) -> Vec<(usize, f64)> {
                 high = start + offset;
             }
         }
-        let (first, second) = if low <= high { (low, high) } else { (high, low) };
+        let (first, second) = if low <= high {
+            (low, high)
+        } else {
+            (high, low)
+        };
         points.push((first, values[first]));
         if second != first {
             points.push((second, values[second]));
@@ -181,7 +201,10 @@ mod tests {
         let highest = points.iter().map(|p| p.1).fold(f64::MIN, f64::max);
         let lowest = points.iter().map(|p| p.1).fold(f64::MAX, f64::min);
         assert_eq!((lowest, highest), (-40.0, 56.0));
-        assert!(points.windows(2).all(|w| w[0].0 < w[1].0), "points stay in order");
+        assert!(
+            points.windows(2).all(|w| w[0].0 < w[1].0),
+            "points stay in order"
+        );
     }
 
     #[test]
@@ -195,7 +218,10 @@ mod tests {
         let svg = line_chart("Equity", &values, "2026-01-01", "2026-11-25", false);
         assert!(svg.len() < 40_000, "{} bytes", svg.len());
         assert!(svg.contains(">9999 trades<"), "{svg}");
-        assert!(svg.contains(">39.00<") && svg.contains(">-10.00<"), "y labels: {svg}");
+        assert!(
+            svg.contains(">39.00<") && svg.contains(">-10.00<"),
+            "y labels: {svg}"
+        );
         assert!(svg.contains("2026-11-25"));
     }
 }

@@ -80,7 +80,10 @@ pub(super) struct RootPosition {
 }
 
 /// Reads and formats the dashboard of `user`.
-pub(super) async fn read_dashboard(state: &AppState, user: &AuthUser) -> Result<Dashboard, PageError> {
+pub(super) async fn read_dashboard(
+    state: &AppState,
+    user: &AuthUser,
+) -> Result<Dashboard, PageError> {
     let mut tx = state.store.tenant(user.user_id).await?;
     let zone = user_time_zone(&mut tx).await?;
     let overviews = list_recorder_overviews(&mut tx).await?;
@@ -157,12 +160,27 @@ fn root_position(row: &PositionRow) -> RootPosition {
             (true, true) => side_word(Side::Long),
             (true, false) => side_word(Side::Short),
         },
-        size: if open { position.quantity.abs().to_string() } else { "0".to_owned() },
-        contract: position.contract.map_or_else(|| NONE.to_owned(), |c| c.tradovate_symbol()),
-        avg_entry: if open { price(position.avg_entry_price, Some(&root)) } else { NONE.to_owned() },
-        last_price: position.last_price.map_or_else(|| NONE.to_owned(), |p| price(p, Some(&root))),
+        size: if open {
+            position.quantity.abs().to_string()
+        } else {
+            "0".to_owned()
+        },
+        contract: position
+            .contract
+            .map_or_else(|| NONE.to_owned(), |c| c.tradovate_symbol()),
+        avg_entry: if open {
+            price(position.avg_entry_price, Some(&root))
+        } else {
+            NONE.to_owned()
+        },
+        last_price: position
+            .last_price
+            .map_or_else(|| NONE.to_owned(), |p| price(p, Some(&root))),
         unrealized: unrealized_of(row).map_or(
-            Money { text: NONE.to_owned(), negative: false },
+            Money {
+                text: NONE.to_owned(),
+                negative: false,
+            },
             Money::of,
         ),
         root,

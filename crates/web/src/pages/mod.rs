@@ -48,7 +48,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/tokens/{id}/revoke", post(tokens::post_revoke))
         .route("/settings", get(account_settings::get_settings))
         .route("/settings/password", post(account_settings::post_password))
-        .route("/settings/time-zone", post(account_settings::post_time_zone))
+        .route(
+            "/settings/time-zone",
+            post(account_settings::post_time_zone),
+        )
         .route(
             "/settings/delete-account",
             post(account_settings::post_delete_account),
@@ -79,7 +82,10 @@ pub fn router() -> Router<AppState> {
             "/recorders/{id}/fragments/trades",
             get(live_fragments::trades),
         )
-        .route("/recorders/{id}/fragments/stats", get(live_fragments::stats))
+        .route(
+            "/recorders/{id}/fragments/stats",
+            get(live_fragments::stats),
+        )
 }
 
 /// A recorder id from the path: a malformed one names no page, like another user's.

@@ -20,7 +20,14 @@ pub(super) async fn signals_csv(
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, PageError> {
     let id = recorder_id(&id)?;
-    Ok(csv_export(state.store.clone(), user.user_id, id, Export::Signals, query).await?)
+    Ok(csv_export(
+        state.store.clone(),
+        user.user_id,
+        id,
+        Export::Signals,
+        query,
+    )
+    .await?)
 }
 
 /// `GET /recorders/{id}/trades.csv`.

@@ -124,7 +124,10 @@ impl PageQuery {
 
     /// The statistics range, or what is wrong with it.
     pub(super) fn range(&self, zone: Tz) -> Result<(TimeRange, Option<String>), PageError> {
-        let (from, to) = (Self::typed(self.from.as_ref()), Self::typed(self.to.as_ref()));
+        let (from, to) = (
+            Self::typed(self.from.as_ref()),
+            Self::typed(self.to.as_ref()),
+        );
         let range = parse_range(Some(&from), Some(&to), zone).map_err(PageError::Invalid)?;
         let label = match (from.as_str(), to.as_str()) {
             ("", "") => None,
@@ -137,7 +140,10 @@ impl PageQuery {
 
     /// `from=…&to=…` as typed, for links that keep the range.
     pub(super) fn range_query(&self) -> String {
-        let (from, to) = (Self::typed(self.from.as_ref()), Self::typed(self.to.as_ref()));
+        let (from, to) = (
+            Self::typed(self.from.as_ref()),
+            Self::typed(self.to.as_ref()),
+        );
         if from.is_empty() && to.is_empty() {
             return String::new();
         }
@@ -217,7 +223,10 @@ pub(super) async fn read_signal_log(
     let (signals, older) = list_signals(tx, id, PAGE_SIZE, before).await?;
     Ok(SignalLog {
         id,
-        signals: signals.into_iter().map(|row| SignalView::new(row, zone)).collect(),
+        signals: signals
+            .into_iter()
+            .map(|row| SignalView::new(row, zone))
+            .collect(),
         older,
         paged: before.is_some(),
     })
@@ -233,7 +242,10 @@ pub(super) async fn read_trades(
     let (trades, older) = list_trades(tx, id, PAGE_SIZE, before).await?;
     Ok(TradeList {
         id,
-        trades: trades.iter().map(|(_, trade)| TradeView::new(trade, zone)).collect(),
+        trades: trades
+            .iter()
+            .map(|(_, trade)| TradeView::new(trade, zone))
+            .collect(),
         older,
         paged: before.is_some(),
     })

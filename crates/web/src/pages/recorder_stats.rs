@@ -47,9 +47,17 @@ impl StatsView {
             trades: stats.trade_count,
             wins: stats.wins,
             losses: stats.losses,
-            win_rate: stats.win_rate_pct().map_or_else(|| NONE.to_owned(), percent),
+            win_rate: stats
+                .win_rate_pct()
+                .map_or_else(|| NONE.to_owned(), percent),
             profit_factor: stats.profit_factor().map_or_else(
-                || if stats.wins > 0 { "∞".to_owned() } else { NONE.to_owned() },
+                || {
+                    if stats.wins > 0 {
+                        "∞".to_owned()
+                    } else {
+                        NONE.to_owned()
+                    }
+                },
                 |f| round(f, 2).to_string(),
             ),
             expectancy: optional(stats.expectancy()),
@@ -58,7 +66,9 @@ impl StatsView {
             largest_win: dollars(stats.largest_win),
             largest_loss: dollars(stats.largest_loss),
             max_drawdown: dollars(stats.max_drawdown),
-            max_drawdown_pct: stats.max_drawdown_pct.map_or_else(|| NONE.to_owned(), percent),
+            max_drawdown_pct: stats
+                .max_drawdown_pct
+                .map_or_else(|| NONE.to_owned(), percent),
             commission: dollars(stats.commission),
         }
     }
@@ -95,8 +105,10 @@ pub(super) fn stats_panel(
     let mut columns = vec![StatsView::new("All time".to_owned(), &all)];
     let (chosen, scope) = match range_label {
         Some(label) => {
-            let in_range: Vec<&TradeResult> =
-                results.iter().filter(|r| range.contains(r.closed_at)).collect();
+            let in_range: Vec<&TradeResult> = results
+                .iter()
+                .filter(|r| range.contains(r.closed_at))
+                .collect();
             let stats = stats_of(in_range.iter().copied(), zone);
             columns.push(StatsView::new(label.clone(), &stats));
             (in_range, label)
@@ -104,13 +116,33 @@ pub(super) fn stats_panel(
         None => (results.iter().collect(), "all time".to_owned()),
     };
     let (equity, drawdown) = curves(&chosen);
-    let start = chosen.first().map_or_else(String::new, |r| day(r.closed_at, zone));
-    let end = chosen.last().map_or_else(String::new, |r| day(r.closed_at, zone));
-    let daily = if chosen.len() == results.len() { all } else { stats_of(chosen.iter().copied(), zone) };
+    let start = chosen
+        .first()
+        .map_or_else(String::new, |r| day(r.closed_at, zone));
+    let end = chosen
+        .last()
+        .map_or_else(String::new, |r| day(r.closed_at, zone));
+    let daily = if chosen.len() == results.len() {
+        all
+    } else {
+        stats_of(chosen.iter().copied(), zone)
+    };
     StatsPanel {
         columns,
-        equity_svg: line_chart("Equity curve of closed trades", &equity, &start, &end, false),
-        drawdown_svg: line_chart("Drawdown from the equity peak", &drawdown, &start, &end, true),
+        equity_svg: line_chart(
+            "Equity curve of closed trades",
+            &equity,
+            &start,
+            &end,
+            false,
+        ),
+        drawdown_svg: line_chart(
+            "Drawdown from the equity peak",
+            &drawdown,
+            &start,
+            &end,
+            true,
+        ),
         has_trades: !chosen.is_empty(),
         days: daily
             .daily_pnl
