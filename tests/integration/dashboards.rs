@@ -286,3 +286,41 @@ async fn the_raw_body_of_a_signal_is_shown_as_plain_text() {
         404
     );
 }
+
+#[tokio::test]
+async fn a_csv_export_longer_than_one_chunk_has_every_row_once_in_order() {
+    let app = spawn_app().await;
+    let user = app.create_user("long@example.com").await;
+    let recorder = app.create_recorder(&user, "Long log").await;
+    let id = recorder["id"].as_str().unwrap().to_owned();
+    // 4,500 signals, many sharing a received_at (ties are broken by seq).
+    let mut tx = app.store.tenant(user.id).await.unwrap();
+    sqlx::query(
+        "insert into recorded_signals (user_id, recorder_id, seq, received_at, status, raw_body, body_sha256)
+         select app_user_id(), $1::uuid, i, timestamptz '2026-11-01 12:00:00+00' + (i / 7) * interval '1 s',
+                'rejected', '', '' from generate_series(1, 4500) as i",
+    )
+    .bind(&id)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let csv = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/recorders/{id}/signals.csv"),
+            &user,
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let seqs: Vec<i64> = csv
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=4500).collect::<Vec<i64>>());
+}

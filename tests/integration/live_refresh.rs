@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use jt_store::signal_events::{Heard, SignalEvent};
 use jt_store::testing::TestDb;
-use jt_web::testing::spawn_app;
+use jt_web::testing::{spawn_app, spawn_app_with_store};
 
 use crate::pages::{PASSWORD, create_recorder, get_recorder_html, signed_up, webhook_url_in};
+use crate::support::{TempDataDir, dedicated_store};
 
 /// Generous: the machine is shared and busy.
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -145,4 +146,46 @@ async fn read_until(stream: &mut reqwest::Response, seen: &mut String, wanted: &
     })
     .await
     .unwrap_or_else(|_| panic!("no {wanted:?} within {DEADLINE:?}; got {seen:?}"));
+}
+
+#[tokio::test]
+async fn the_listener_comes_back_after_postgres_restarts() {
+    let dir = TempDataDir::new();
+    let (cluster, store) = dedicated_store(dir.path()).await;
+    let app = spawn_app_with_store(store).await;
+    let user = app.create_user("restart@example.com").await;
+    let recorder = app.create_recorder(&user, "strategy").await;
+    let id = recorder["id"].as_str().unwrap().to_owned();
+    let url = recorder["webhook_url"].as_str().unwrap().to_owned();
+    let browser = app.browser();
+    assert_eq!(
+        browser
+            .post_login("restart@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    let mut stream = browser.get("/events").await;
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, "event: refresh").await;
+
+    let mut cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop().expect("stop");
+        cluster
+    })
+    .await
+    .expect("join");
+    tokio::task::spawn_blocking(move || cluster.start().expect("restart"))
+        .await
+        .expect("join");
+
+    // Listening again: pages are told to refresh (what happened meanwhile was not announced).
+    seen.clear();
+    read_until(&mut stream, &mut seen, "event: refresh").await;
+    let started = std::time::Instant::now();
+    while app.post_webhook(&url, "BUY 1 NQ1! @ 25600").await.status() != 200 {
+        assert!(started.elapsed() < DEADLINE, "the webhook recovers");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    read_until(&mut stream, &mut seen, &format!("data: {id}")).await;
 }

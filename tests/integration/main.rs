@@ -7,6 +7,7 @@
 mod account_settings;
 mod api_recorders;
 mod auth;
+mod browser;
 mod cli;
 mod dashboards;
 mod embedded_cluster;

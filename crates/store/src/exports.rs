@@ -1,10 +1,11 @@
-//! Row streams for CSV export: one query whose rows are read from the socket as the
-//! caller consumes them, so 1 M signals take constant memory (and the first row is ready as
-//! soon as the database has it).
+//! Rows for CSV export, in keyset-paged chunks oldest first: each chunk is an index range
+//! scan that starts at once, so 1 M signals take constant memory, the first row is ready in
+//! milliseconds, and a client that hangs up leaves no million-row query to drain. (One
+//! query streamed to the end would let the planner pick a full sort before the first row.)
+//! Open bounds are ±infinity rather than `$n is null or …`, so even a generic plan is an
+//! index range scan.
 
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
-use futures_util::stream::BoxStream;
 use rust_decimal::Decimal;
 
 use crate::signal_log::{SignalStatus, notes_text};
@@ -67,28 +68,41 @@ impl SignalExport {
     }
 }
 
-/// The recorder's signals received in `range`, oldest first, as a stream borrowing `tx`.
-pub fn export_signals(
+impl SignalExport {
+    /// Where the next chunk starts (after this row).
+    pub fn cursor(&self) -> (DateTime<Utc>, i64) {
+        (self.received_at, self.seq)
+    }
+}
+
+/// Up to `limit` of the recorder's signals received in `range`, oldest first, after `after`
+/// (the previous chunk's last [`SignalExport::cursor`]).
+pub async fn export_signals(
     tx: &mut TenantTx,
     recorder: RecorderId,
     range: TimeRange,
-) -> BoxStream<'_, Result<SignalExport, StoreError>> {
-    Box::pin(
-        sqlx::query_as(
-            "select seq, received_at, status, action, ticker, contract, quantity, price,
-                    price_used, price_source, position_after, client_signal_id, alert_time,
-                    error, notes
-             from recorded_signals
-             where recorder_id = $1 and ($2::timestamptz is null or received_at >= $2)
-               and ($3::timestamptz is null or received_at < $3)
-             order by received_at, seq",
-        )
-        .bind(recorder)
-        .bind(range.from)
-        .bind(range.to)
-        .fetch(tx.conn())
-        .map_err(StoreError::from),
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<SignalExport>, StoreError> {
+    Ok(sqlx::query_as(
+        "select seq, received_at, status, action, ticker, contract, quantity, price,
+                price_used, price_source, position_after, client_signal_id, alert_time,
+                error, notes
+         from recorded_signals
+         where recorder_id = $1
+           and received_at >= coalesce($2, '-infinity') and received_at < coalesce($3, 'infinity')
+           and (received_at, seq) > (coalesce($4, '-infinity'), $5)
+         order by received_at, seq
+         limit $6",
     )
+    .bind(recorder)
+    .bind(range.from)
+    .bind(range.to)
+    .bind(after.map(|(at, _)| at))
+    .bind(after.map_or(i64::MIN, |(_, seq)| seq))
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?)
 }
 
 /// A closed trade with everything an export shows.
@@ -128,26 +142,39 @@ pub struct TradeExport {
     pub duration_seconds: i64,
 }
 
-/// The recorder's trades closed in `range`, oldest first, as a stream borrowing `tx`.
-pub fn export_trades(
+impl TradeExport {
+    /// Where the next chunk starts (after this row).
+    pub fn cursor(&self) -> (DateTime<Utc>, i64) {
+        (self.closed_at, self.id)
+    }
+}
+
+/// Up to `limit` of the recorder's trades closed in `range`, oldest first, after `after`
+/// (the previous chunk's last [`TradeExport::cursor`]).
+pub async fn export_trades(
     tx: &mut TenantTx,
     recorder: RecorderId,
     range: TimeRange,
-) -> BoxStream<'_, Result<TradeExport, StoreError>> {
-    Box::pin(
-        sqlx::query_as(
-            "select id, root, contract, side, quantity, avg_entry_price, avg_exit_price,
-                    realized_points, realized_pnl, commission, net_pnl, mae, mfe, opened_at,
-                    closed_at, duration_seconds
-             from trades
-             where recorder_id = $1 and ($2::timestamptz is null or closed_at >= $2)
-               and ($3::timestamptz is null or closed_at < $3)
-             order by closed_at, id",
-        )
-        .bind(recorder)
-        .bind(range.from)
-        .bind(range.to)
-        .fetch(tx.conn())
-        .map_err(StoreError::from),
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<TradeExport>, StoreError> {
+    Ok(sqlx::query_as(
+        "select id, root, contract, side, quantity, avg_entry_price, avg_exit_price,
+                realized_points, realized_pnl, commission, net_pnl, mae, mfe, opened_at,
+                closed_at, duration_seconds
+         from trades
+         where recorder_id = $1
+           and closed_at >= coalesce($2, '-infinity') and closed_at < coalesce($3, 'infinity')
+           and (closed_at, id) > (coalesce($4, '-infinity'), $5)
+         order by closed_at, id
+         limit $6",
     )
+    .bind(recorder)
+    .bind(range.from)
+    .bind(range.to)
+    .bind(after.map(|(at, _)| at))
+    .bind(after.map_or(i64::MIN, |(_, id)| id))
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?)
 }

@@ -217,6 +217,8 @@ impl SignalRow {
 }
 
 /// Newest first; `before` is a `seq` cursor. Returns up to `limit` rows and the next cursor.
+/// (No `$2 is null or …`: a cached generic plan could not use the index bound with it, and
+/// a deep page of a 1 M-signal log would scan from the newest row.)
 pub async fn list_signals(
     tx: &mut TenantTx,
     recorder: RecorderId,
@@ -227,7 +229,7 @@ pub async fn list_signals(
         "select id, seq, received_at, status, action, ticker, quantity,
                 coalesce(price_used, price) as price, position_after, error, notes
          from recorded_signals
-         where recorder_id = $1 and ($2::bigint is null or seq < $2)
+         where recorder_id = $1 and seq < coalesce($2, 9223372036854775807)
          order by seq desc limit $3",
     )
     .bind(recorder)

@@ -208,7 +208,7 @@ pub async fn list_trades(
 ) -> Result<(Vec<(i64, Trade)>, Option<i64>), StoreError> {
     let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
         "select id, engine_trade from trades
-         where recorder_id = $1 and ($2::bigint is null or id < $2)
+         where recorder_id = $1 and id < coalesce($2, 9223372036854775807)
          order by id desc limit $3",
     )
     .bind(recorder)

@@ -1,7 +1,7 @@
 //! CSV export of a recorder's signals or trades (SPEC §10), for the JSON API (bearer token)
-//! and the recorder page (session). Rows are read from the database as the client takes
-//! them and written in chunks, so memory stays constant at 1 M rows; times are RFC 3339 UTC
-//! and decimals unformatted.
+//! and the recorder page (session). Rows are read in keyset-paged chunks, each sent before
+//! the next is read (the body channel holds a few), so memory stays constant at 1 M rows;
+//! times are RFC 3339 UTC and decimals unformatted.
 
 use std::fmt::Write as _;
 
@@ -9,7 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures_util::{TryStreamExt, stream};
+use futures_util::stream;
 use jt_store::exports::{SignalExport, TradeExport, export_signals, export_trades};
 use jt_store::state::user_time_zone;
 use jt_store::{RecorderId, Store, StoreError, TenantTx, UserId, recorders};
@@ -18,8 +18,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::date_range::parse_range;
 
-/// Bytes gathered before a chunk is sent.
-const CHUNK: usize = 32 * 1024;
+/// Rows read by the first query (small, so the download starts at once) and by every later
+/// one (a chunk of the body; about 200 bytes a row).
+const FIRST_ROWS: i64 = 100;
+const ROWS_PER_QUERY: i64 = 2_000;
+/// Buffer size for a chunk.
+const CHUNK: usize = 512 * 1024;
 /// Chunks in flight between the database task and the client.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
@@ -107,36 +111,44 @@ async fn run_export(
     };
     let _ = started.send(Ok(()));
     let mut out = Chunker {
-        buffer: String::with_capacity(CHUNK * 2),
+        buffer: String::with_capacity(CHUNK),
         chunks,
     };
-    match kind {
-        Export::Signals => {
-            if !out.push(SIGNAL_HEADER).await {
-                return Ok(());
-            }
-            let mut rows = export_signals(&mut tx, recorder, range);
-            while let Some(row) = rows.try_next().await? {
-                signal_line(&mut out.buffer, &row);
-                if !out.flush_if_full().await {
-                    return Ok(());
-                }
-            }
-        }
-        Export::Trades => {
-            if !out.push(TRADE_HEADER).await {
-                return Ok(());
-            }
-            let mut rows = export_trades(&mut tx, recorder, range);
-            while let Some(row) = rows.try_next().await? {
-                trade_line(&mut out.buffer, &row);
-                if !out.flush_if_full().await {
-                    return Ok(());
-                }
-            }
-        }
+    let header = match kind {
+        Export::Signals => SIGNAL_HEADER,
+        Export::Trades => TRADE_HEADER,
+    };
+    if !out.push(header).await {
+        return Ok(());
     }
-    out.flush().await;
+    let mut after = None;
+    let mut limit = FIRST_ROWS;
+    loop {
+        // Each chunk is read whole, written, and sent before the next is asked for.
+        let (rows, last) = match kind {
+            Export::Signals => {
+                let rows = export_signals(&mut tx, recorder, range, after, limit).await?;
+                let last = rows.last().map(SignalExport::cursor);
+                rows.iter()
+                    .for_each(|row| signal_line(&mut out.buffer, row));
+                (rows.len(), last)
+            }
+            Export::Trades => {
+                let rows = export_trades(&mut tx, recorder, range, after, limit).await?;
+                let last = rows.last().map(TradeExport::cursor);
+                rows.iter().for_each(|row| trade_line(&mut out.buffer, row));
+                (rows.len(), last)
+            }
+        };
+        if !out.flush().await {
+            return Ok(()); // the client has gone
+        }
+        if rows < usize::try_from(limit).unwrap_or(usize::MAX) {
+            break;
+        }
+        after = last;
+        limit = ROWS_PER_QUERY;
+    }
     tx.commit().await
 }
 
@@ -168,15 +180,10 @@ impl Chunker<'_> {
         self.flush().await
     }
 
-    /// Sends the buffer when it is a chunk; `false` when the client has gone.
-    async fn flush_if_full(&mut self) -> bool {
-        self.buffer.len() < CHUNK || self.flush().await
-    }
-
     /// Sends what is buffered; `false` when the client has gone.
     async fn flush(&mut self) -> bool {
         let chunk = Bytes::from(std::mem::take(&mut self.buffer));
-        self.buffer.reserve(CHUNK * 2);
+        self.buffer.reserve(CHUNK);
         self.chunks.send(Ok(chunk)).await.is_ok()
     }
 }

@@ -113,7 +113,7 @@ pub(super) fn sparkline(values: &[Decimal]) -> String {
         .iter()
         .map(|&(index, value)| {
             let x = index as f64 / count * SPARK_WIDTH;
-            let y = 1.0 + (high - value) / (high - low) * (SPARK_HEIGHT - 2.0);
+            let y = 2.0 + (high - value) / (high - low) * (SPARK_HEIGHT - 4.0);
             format!("{x:.1},{y:.1}")
         })
         .collect();
