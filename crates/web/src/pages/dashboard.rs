@@ -12,8 +12,8 @@ use jt_store::state::{PositionRow, user_time_zone};
 use rust_decimal::Decimal;
 
 use super::charts::sparkline;
-use super::display::{self, dollars, price};
-use super::recorder_views::{signal_status_text, status_text};
+use super::display::{self, dollars};
+use super::recorder_views::{PositionView, signal_status_text, status_text, unrealized_pnl};
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::date_range::start_of_today;
@@ -68,14 +68,12 @@ pub(super) struct DashboardRow {
     pub last_status: &'static str,
 }
 
-/// One root of a recorder.
+/// One root of a recorder: the positions table's row, plus side and size apart and the
+/// unrealized P&L as money (for the totals' colours).
 pub(super) struct RootPosition {
-    pub root: String,
+    pub view: PositionView,
     pub side: &'static str,
-    pub size: String,
-    pub contract: String,
-    pub avg_entry: String,
-    pub last_price: String,
+    pub size: i64,
     pub unrealized: Money,
 }
 
@@ -95,7 +93,7 @@ pub(super) async fn read_dashboard(
         .into_iter()
         .map(|overview| {
             let summary = summaries.remove(&overview.recorder.id).unwrap_or_default();
-            let unrealized: Decimal = overview.positions.iter().filter_map(unrealized_of).sum();
+            let unrealized: Decimal = overview.positions.iter().filter_map(unrealized_pnl).sum();
             totals.0 += unrealized;
             totals.1 += summary.net_pnl_today;
             totals.2 += summary.net_pnl;
@@ -143,16 +141,8 @@ fn win_rate(summary: &TradeSummary) -> String {
     format!("{}%", rate.round_dp(1))
 }
 
-fn unrealized_of(row: &PositionRow) -> Option<Decimal> {
-    let position = &row.position;
-    row.mark_price
-        .filter(|_| !position.is_flat())
-        .and_then(|mark| position.unrealized_pnl(mark))
-}
-
 fn root_position(row: &PositionRow) -> RootPosition {
     let position = &row.position;
-    let root = position.root.to_string();
     let open = !position.is_flat();
     RootPosition {
         side: match (open, position.quantity > 0) {
@@ -160,30 +150,15 @@ fn root_position(row: &PositionRow) -> RootPosition {
             (true, true) => side_word(Side::Long),
             (true, false) => side_word(Side::Short),
         },
-        size: if open {
-            position.quantity.abs().to_string()
-        } else {
-            "0".to_owned()
-        },
-        contract: position
-            .contract
-            .map_or_else(|| NONE.to_owned(), |c| c.tradovate_symbol()),
-        avg_entry: if open {
-            price(position.avg_entry_price, Some(&root))
-        } else {
-            NONE.to_owned()
-        },
-        last_price: position
-            .last_price
-            .map_or_else(|| NONE.to_owned(), |p| price(p, Some(&root))),
-        unrealized: unrealized_of(row).map_or(
+        size: position.quantity.abs(),
+        unrealized: unrealized_pnl(row).map_or(
             Money {
                 text: NONE.to_owned(),
                 negative: false,
             },
             Money::of,
         ),
-        root,
+        view: PositionView::new(row),
     }
 }
 

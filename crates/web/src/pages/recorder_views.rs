@@ -5,6 +5,7 @@ use jt_engine::{Side, Symbol, Trade};
 use jt_store::recorders::RecorderStatus;
 use jt_store::signal_log::{SignalRow, SignalStatus};
 use jt_store::state::PositionRow;
+use rust_decimal::Decimal;
 
 use super::display::{dollars, price, signed_quantity, time};
 
@@ -30,6 +31,14 @@ pub(super) fn signal_status_text(status: SignalStatus) -> &'static str {
     }
 }
 
+/// Unrealized P&L of an open position at the user's mark price (none when flat or unmarked).
+pub(super) fn unrealized_pnl(row: &PositionRow) -> Option<Decimal> {
+    let position = &row.position;
+    row.mark_price
+        .filter(|_| !position.is_flat())
+        .and_then(|mark| position.unrealized_pnl(mark))
+}
+
 /// One row of the positions table.
 pub(super) struct PositionView {
     pub root: String,
@@ -46,10 +55,7 @@ impl PositionView {
         let position = &row.position;
         let root = position.root.to_string();
         let open = !position.is_flat();
-        let unrealized = row
-            .mark_price
-            .filter(|_| open)
-            .and_then(|mark| position.unrealized_pnl(mark));
+        let unrealized = unrealized_pnl(row);
         Self {
             contract: position
                 .contract
