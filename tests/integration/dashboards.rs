@@ -42,7 +42,7 @@ async fn logged_in(app: &TestApp, email: &str) -> TestBrowser {
 #[tokio::test]
 async fn the_recorder_page_shows_statistics_and_charts_of_closed_trades() {
     let app = spawn_app().await;
-    let (_, id, _) = three_trades(&app, "stats@example.com").await;
+    let (_, id, url) = three_trades(&app, "stats@example.com").await;
     let browser = logged_in(&app, "stats@example.com").await;
 
     let page = get_recorder_html(&browser, &id).await;
@@ -64,6 +64,19 @@ async fn the_recorder_page_shows_statistics_and_charts_of_closed_trades() {
     assert!(
         page.contains("data-live=\"/recorders/"),
         "live parts are marked"
+    );
+
+    // A fourth trade: the statistics follow (nothing stale is shown).
+    let close = r#"{"action":"sell","ticker":"NQ1!","quantity":2,"price":"25601","id":"o7"}"#;
+    assert_eq!(app.post_webhook(&url, close).await.status(), 200);
+    let page = get_recorder_html(&browser, &id).await;
+    assert!(
+        page.contains("4 (3 / 1)"),
+        "trades won / lost after the fourth"
+    );
+    assert!(
+        page.contains("<td class=\"num\">140.00</td>"),
+        "net P&L 100 + 40"
     );
 
     // A range with no trades: a second column, and the charts say so.

@@ -33,6 +33,21 @@ pub async fn trade_results(
     .await?)
 }
 
+/// The newest trade id of the recorder (`None` without trades). Trades are only ever added
+/// (a rebuild deletes and re-inserts, with new ids), so this names the state of its history:
+/// statistics computed for one value stay right until it changes.
+pub async fn last_trade_id(
+    tx: &mut TenantTx,
+    recorder: RecorderId,
+) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("select max(id) from trades where recorder_id = $1")
+            .bind(recorder)
+            .fetch_one(tx.conn())
+            .await?,
+    )
+}
+
 /// One recorder's closed-trade totals, as the dashboard shows them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TradeSummary {
@@ -44,8 +59,8 @@ pub struct TradeSummary {
     pub net_pnl: Decimal,
     /// Σ net P&L of trades closed since the start of the user's day.
     pub net_pnl_today: Decimal,
-    /// The equity curve (running Σ net P&L), sampled to at most `points` + 1 values, oldest
-    /// first; the last value is always the current equity.
+    /// The equity curve (running Σ net P&L) after each of at most `points` equal slices of
+    /// the history, oldest first; the last value is the current equity.
     pub equity: Vec<Decimal>,
 }
 
@@ -56,44 +71,30 @@ pub async fn trade_summaries(
     today_start: DateTime<Utc>,
     points: i64,
 ) -> Result<HashMap<RecorderId, TradeSummary>, StoreError> {
-    let totals: Vec<(RecorderId, i64, i64, Decimal, Decimal)> = sqlx::query_as(
-        "select recorder_id, count(*), count(*) filter (where net_pnl > 0),
-                coalesce(sum(net_pnl), 0), coalesce(sum(net_pnl) filter (where closed_at >= $1), 0)
-         from trades group by recorder_id",
+    // One pass, no sort: trades are grouped into `points` buckets by their id's position in
+    // the recorder's id range (ids grow with time), and each bucket's sums are added up here
+    // into the totals and the running equity.
+    let buckets: Vec<(RecorderId, i32, i64, i64, Decimal, Decimal)> = sqlx::query_as(
+        "with bounds as (select recorder_id, min(id) as low, max(id) as high
+                         from trades group by recorder_id)
+         select t.recorder_id, ((t.id - b.low) * $2 / (b.high - b.low + 1))::int as bucket,
+                count(*), count(*) filter (where t.net_pnl > 0), sum(t.net_pnl),
+                coalesce(sum(t.net_pnl) filter (where t.closed_at >= $1), 0)
+         from trades t join bounds b using (recorder_id)
+         group by 1, 2 order by 1, 2",
     )
     .bind(today_start)
-    .fetch_all(tx.conn())
-    .await?;
-    // Every n-th point of the running sum (and the last one), computed by the database so a
-    // long history does not travel to the web process.
-    let samples: Vec<(RecorderId, Decimal)> = sqlx::query_as(
-        "select recorder_id, equity from (
-            select recorder_id, sum(net_pnl) over w as equity, row_number() over w as n,
-                   count(*) over (partition by recorder_id) as total
-            from trades window w as (partition by recorder_id order by id)) curve
-         where n = total or n % greatest(total / $1, 1) = 0
-         order by recorder_id, n",
-    )
     .bind(points.max(1))
     .fetch_all(tx.conn())
     .await?;
-    let mut summaries: HashMap<RecorderId, TradeSummary> = totals
-        .into_iter()
-        .map(|(recorder, trades, wins, net_pnl, net_pnl_today)| {
-            let summary = TradeSummary {
-                trades,
-                wins,
-                net_pnl,
-                net_pnl_today,
-                equity: Vec::new(),
-            };
-            (recorder, summary)
-        })
-        .collect();
-    for (recorder, equity) in samples {
-        if let Some(summary) = summaries.get_mut(&recorder) {
-            summary.equity.push(equity);
-        }
+    let mut summaries: HashMap<RecorderId, TradeSummary> = HashMap::new();
+    for (recorder, _, trades, wins, net_pnl, net_pnl_today) in buckets {
+        let summary = summaries.entry(recorder).or_default();
+        summary.trades += trades;
+        summary.wins += wins;
+        summary.net_pnl += net_pnl;
+        summary.net_pnl_today += net_pnl_today;
+        summary.equity.push(summary.net_pnl);
     }
     Ok(summaries)
 }

@@ -3,6 +3,8 @@
 //! signals, and swaps it in. Each is the same partial template the full page includes, so
 //! the two never differ. Like pages, they answer 404 for other users' recorders.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -41,7 +43,7 @@ pub(super) struct TradeListFragment {
 #[derive(Template, WebTemplate)]
 #[template(path = "stats_panel.html")]
 pub(super) struct StatsFragment {
-    stats: StatsPanel,
+    stats: Arc<StatsPanel>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -105,7 +107,7 @@ pub(super) async fn stats(
     let mut tx = state.store.tenant(user.user_id).await?;
     recorders::get_recorder(&mut tx, id).await?;
     let zone = user_time_zone(&mut tx).await?;
-    let stats = read_stats(&mut tx, id, &query, zone).await?;
+    let stats = read_stats(&state, &mut tx, id, &query, zone).await?;
     tx.commit().await?;
     Ok(StatsFragment { stats })
 }

@@ -15,6 +15,7 @@ mod recorder_forms;
 mod recorder_page;
 mod recorder_stats;
 mod recorder_views;
+mod stats_cache;
 mod tokens;
 
 use axum::Router;
@@ -23,6 +24,7 @@ use jt_store::RecorderId;
 
 use crate::AppState;
 use crate::page_error::PageError;
+pub use stats_cache::StatsCache;
 
 /// The pages; merge into the router given to [`crate::auth::with_browser_session`].
 pub fn router() -> Router<AppState> {

@@ -3,12 +3,14 @@
 //! export and the settings forms. The page is made of partials; the live ones are also
 //! served alone (see [`super::live_fragments`]) so the page's script can refresh them.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use chrono_tz::Tz;
 use jt_store::exports::TimeRange;
-use jt_store::performance::trade_results;
+use jt_store::performance::{last_trade_id, trade_results};
 use jt_store::recorders::{self, Recorder};
 use jt_store::signal_log::list_signals;
 use jt_store::state::{list_positions, list_trades, user_time_zone};
@@ -19,6 +21,7 @@ use serde::Deserialize;
 use super::recorder_id;
 use super::recorder_stats::{StatsPanel, stats_panel};
 use super::recorder_views::{PositionView, SignalView, TradeView, status_text};
+use super::stats_cache::StatsKey;
 use crate::AppState;
 use crate::auth::{AuthUser, CsrfToken};
 use crate::date_range::parse_range;
@@ -39,7 +42,7 @@ pub(super) struct RecorderPage {
     positions: Vec<PositionView>,
     log: SignalLog,
     trades: TradeList,
-    stats: StatsPanel,
+    stats: Arc<StatsPanel>,
     /// The chosen range as typed (shown again in the form).
     from: String,
     to: String,
@@ -178,7 +181,7 @@ pub(super) async fn load_recorder_page(
     let positions = read_positions(&mut tx, id).await?;
     let log = read_signal_log(&mut tx, id, before, zone).await?;
     let trades = read_trades(&mut tx, id, trades_before, zone).await?;
-    let stats = read_stats(&mut tx, id, query, zone).await?;
+    let stats = read_stats(state, &mut tx, id, query, zone).await?;
     tx.commit().await?;
     Ok(RecorderPage {
         user,
@@ -251,14 +254,22 @@ pub(super) async fn read_trades(
     })
 }
 
-/// Statistics of all time and of the query's range.
+/// Statistics of all time and of the query's range (from the cache while the recorder's
+/// trades are unchanged).
 pub(super) async fn read_stats(
+    state: &AppState,
     tx: &mut TenantTx,
     id: RecorderId,
     query: &PageQuery,
     zone: Tz,
-) -> Result<StatsPanel, PageError> {
+) -> Result<Arc<StatsPanel>, PageError> {
     let (range, label) = query.range(zone)?;
+    let key = StatsKey::new(id, last_trade_id(tx, id).await?, range, label.clone(), zone);
+    if let Some(panel) = state.stats_cache.get(&key) {
+        return Ok(panel);
+    }
     let results = trade_results(tx, id).await?;
-    Ok(stats_panel(&results, range, label, zone))
+    let panel = Arc::new(stats_panel(&results, range, label, zone));
+    state.stats_cache.put(key, panel.clone());
+    Ok(panel)
 }
