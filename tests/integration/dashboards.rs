@@ -124,7 +124,7 @@ async fn the_recorder_page_shows_statistics_and_charts_of_closed_trades() {
 #[tokio::test]
 async fn the_dashboard_sums_up_every_recorder() {
     let app = spawn_app().await;
-    let (user, _, _) = three_trades(&app, "dash@example.com").await;
+    let (user, _, url) = three_trades(&app, "dash@example.com").await;
     app.create_recorder(&user, "Quiet one").await;
     let browser = logged_in(&app, "dash@example.com").await;
     let home = browser.get_home_html().await;
@@ -143,6 +143,15 @@ async fn the_dashboard_sums_up_every_recorder() {
     assert!(home.contains("<th>Total</th>"), "totals row");
     assert!(home.contains("no signals yet"), "the quiet recorder");
     assert!(home.contains("<script src=\"/static/live.js\" defer></script>"));
+
+    // A fourth trade: the dashboard follows (nothing stale is shown).
+    let close = r#"{"action":"sell","ticker":"NQ1!","quantity":2,"price":"25601","id":"o7"}"#;
+    assert_eq!(app.post_webhook(&url, close).await.status(), 200);
+    let home = browser.get_home_html().await;
+    assert!(
+        home.contains("75% <span class=\"hint\">of 4</span>"),
+        "win rate after the fourth"
+    );
 
     let fresh = signed_up(&app, "new@example.com").await;
     let empty = fresh.get_home_html().await;

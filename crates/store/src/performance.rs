@@ -48,6 +48,20 @@ pub async fn last_trade_id(
     )
 }
 
+/// The newest trade id of each of the user's recorders that has trades (one index probe per
+/// recorder).
+pub async fn last_trade_ids(tx: &mut TenantTx) -> Result<HashMap<RecorderId, i64>, StoreError> {
+    let rows: Vec<(RecorderId, Option<i64>)> = sqlx::query_as(
+        "select r.id, (select max(t.id) from trades t where t.recorder_id = r.id) from recorders r",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(recorder, last)| Some((recorder, last?)))
+        .collect())
+}
+
 /// One recorder's closed-trade totals, as the dashboard shows them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TradeSummary {
@@ -64,10 +78,11 @@ pub struct TradeSummary {
     pub equity: Vec<Decimal>,
 }
 
-/// Totals and a sampled equity curve of every recorder of the user that has closed trades.
+/// Totals and a sampled equity curve of each of `recorders` that has closed trades.
 /// `today_start` is midnight of the user's day, in UTC; `points` the sparkline's width.
 pub async fn trade_summaries(
     tx: &mut TenantTx,
+    recorders: &[RecorderId],
     today_start: DateTime<Utc>,
     points: i64,
 ) -> Result<HashMap<RecorderId, TradeSummary>, StoreError> {
@@ -75,18 +90,23 @@ pub async fn trade_summaries(
     // the recorder's id range (ids grow with time), and each bucket's sums are added up here
     // into the totals and the running equity.
     let buckets: Vec<(RecorderId, i32, i64, i64, Decimal, Decimal)> = sqlx::query_as(
-        "with bounds as (select recorder_id, min(id) as low, max(id) as high
-                         from trades group by recorder_id)
+        "with bounds as (
+             select r, (select min(id) from trades where recorder_id = r) as low,
+                    (select max(id) from trades where recorder_id = r) as high
+             from unnest($3::uuid[]) as r)
          select t.recorder_id, ((t.id - b.low) * $2 / (b.high - b.low + 1))::int as bucket,
                 count(*), count(*) filter (where t.net_pnl > 0), sum(t.net_pnl),
                 coalesce(sum(t.net_pnl) filter (where t.closed_at >= $1), 0)
-         from trades t join bounds b using (recorder_id)
-         group by 1, 2 order by 1, 2",
+         from trades t join bounds b on t.recorder_id = b.r
+         group by 1, 2",
     )
     .bind(today_start)
     .bind(points.max(1))
+    .bind(recorders)
     .fetch_all(tx.conn())
     .await?;
+    let mut buckets = buckets;
+    buckets.sort_unstable_by_key(|(recorder, bucket, ..)| (*recorder, *bucket));
     let mut summaries: HashMap<RecorderId, TradeSummary> = HashMap::new();
     for (recorder, _, trades, wins, net_pnl, net_pnl_today) in buckets {
         let summary = summaries.entry(recorder).or_default();

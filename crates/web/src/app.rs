@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, AuthLimits, AuthState};
 use crate::live::LiveEvents;
-use crate::pages::StatsCache;
+use crate::pages::PageCaches;
 use crate::{api, health, pages, request_span, static_assets, webhook};
 
 /// What every handler can reach.
@@ -28,8 +28,8 @@ pub struct AppState {
     pub auth: Arc<AuthState>,
     /// Stored-signal notifications for live pages.
     pub live: LiveEvents,
-    /// Statistics panels of recorders whose trades have not changed.
-    pub stats_cache: StatsCache,
+    /// Statistics and summaries of recorders whose trades have not changed.
+    pub caches: PageCaches,
 }
 
 impl AppState {
@@ -37,7 +37,7 @@ impl AppState {
     pub fn new(store: Store, config: WebConfig) -> Self {
         Self {
             live: LiveEvents::new(store.clone()),
-            stats_cache: StatsCache::default(),
+            caches: PageCaches::default(),
             store,
             config: Arc::new(config),
             auth: Arc::new(AuthState::default()),

@@ -2,13 +2,16 @@
 //! and all-time P&L of closed trades, win rate, an equity sparkline and its last signal, plus
 //! a totals row. Read in one tenant transaction with a fixed number of queries.
 
-use chrono::Utc;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use jt_engine::Side;
-use jt_store::RecorderId;
-use jt_store::performance::{TradeSummary, trade_summaries};
+use jt_store::performance::{TradeSummary, last_trade_ids, trade_summaries};
 use jt_store::recorder_overview::{RecorderOverview, list_recorder_overviews};
 use jt_store::state::{PositionRow, user_time_zone};
+use jt_store::{RecorderId, TenantTx};
 use rust_decimal::Decimal;
 
 use super::charts::sparkline;
@@ -85,19 +88,19 @@ pub(super) async fn read_dashboard(
     let mut tx = state.store.tenant(user.user_id).await?;
     let zone = user_time_zone(&mut tx).await?;
     let overviews = list_recorder_overviews(&mut tx).await?;
-    let mut summaries =
-        trade_summaries(&mut tx, start_of_today(zone, Utc::now()), SPARK_POINTS).await?;
+    let mut summaries = summaries(state, &mut tx, start_of_today(zone, Utc::now())).await?;
     tx.commit().await?;
     let mut totals = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     let rows = overviews
         .into_iter()
         .map(|overview| {
             let summary = summaries.remove(&overview.recorder.id).unwrap_or_default();
+            let summary = summary.as_ref();
             let unrealized: Decimal = overview.positions.iter().filter_map(unrealized_pnl).sum();
             totals.0 += unrealized;
             totals.1 += summary.net_pnl_today;
             totals.2 += summary.net_pnl;
-            row(overview, &summary, zone)
+            row(overview, summary, zone)
         })
         .collect();
     Ok(Dashboard {
@@ -108,6 +111,34 @@ pub(super) async fn read_dashboard(
             all_time: Money::of(totals.2),
         },
     })
+}
+
+/// Every recorder's trade summary: from the cache for recorders whose newest trade is the
+/// one it was computed at (and the same "today"), from the database for the others.
+async fn summaries(
+    state: &AppState,
+    tx: &mut TenantTx,
+    today_start: DateTime<Utc>,
+) -> Result<HashMap<RecorderId, Arc<TradeSummary>>, PageError> {
+    let cache = &state.caches.summaries;
+    let mut found = HashMap::new();
+    let mut missing = Vec::new();
+    for (recorder, last) in last_trade_ids(tx).await? {
+        match cache.get(&(recorder, last, today_start)) {
+            Some(summary) => drop(found.insert(recorder, summary)),
+            None => missing.push((recorder, last)),
+        }
+    }
+    if !missing.is_empty() {
+        let ids: Vec<RecorderId> = missing.iter().map(|(recorder, _)| *recorder).collect();
+        let mut fresh = trade_summaries(tx, &ids, today_start, SPARK_POINTS).await?;
+        for (recorder, last) in missing {
+            let summary = Arc::new(fresh.remove(&recorder).unwrap_or_default());
+            cache.put((recorder, last, today_start), summary.clone());
+            found.insert(recorder, summary);
+        }
+    }
+    Ok(found)
 }
 
 fn row(overview: RecorderOverview, summary: &TradeSummary, zone: Tz) -> DashboardRow {

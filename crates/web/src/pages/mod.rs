@@ -24,7 +24,7 @@ use jt_store::RecorderId;
 
 use crate::AppState;
 use crate::page_error::PageError;
-pub use stats_cache::StatsCache;
+pub use stats_cache::PageCaches;
 
 /// The pages; merge into the router given to [`crate::auth::with_browser_session`].
 pub fn router() -> Router<AppState> {

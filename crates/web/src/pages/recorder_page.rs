@@ -265,11 +265,11 @@ pub(super) async fn read_stats(
 ) -> Result<Arc<StatsPanel>, PageError> {
     let (range, label) = query.range(zone)?;
     let key = StatsKey::new(id, last_trade_id(tx, id).await?, range, label.clone(), zone);
-    if let Some(panel) = state.stats_cache.get(&key) {
+    if let Some(panel) = state.caches.stats.get(&key) {
         return Ok(panel);
     }
     let results = trade_results(tx, id).await?;
     let panel = Arc::new(stats_panel(&results, range, label, zone));
-    state.stats_cache.put(key, panel.clone());
+    state.caches.stats.put(key, panel.clone());
     Ok(panel)
 }
