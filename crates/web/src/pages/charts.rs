@@ -14,10 +14,10 @@ use super::display::dollars;
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 200.0;
 /// Room for the y labels on the left and the x labels below.
-const LEFT: f64 = 78.0;
+const LEFT: f64 = 100.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 10.0;
-const BOTTOM: f64 = 24.0;
+const BOTTOM: f64 = 30.0;
 /// Sparkline size.
 const SPARK_WIDTH: f64 = 120.0;
 const SPARK_HEIGHT: f64 = 28.0;

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use jt_store::recorders;
+use chrono_tz::Tz;
 use jt_store::state::user_time_zone;
+use jt_store::{RecorderId, TenantTx, recorders};
 
 use super::dashboard::{Dashboard, read_dashboard};
 use super::recorder_id;
@@ -52,15 +53,26 @@ pub(super) struct DashboardFragment {
     dashboard: Dashboard,
 }
 
+/// A tenant transaction on a recorder of the user (404 otherwise), and the user's zone.
+async fn open(
+    state: &AppState,
+    user: &AuthUser,
+    raw_id: &str,
+) -> Result<(TenantTx, RecorderId, Tz), PageError> {
+    let id = recorder_id(raw_id)?;
+    let mut tx = state.store.tenant(user.user_id).await?;
+    recorders::get_recorder(&mut tx, id).await?;
+    let zone = user_time_zone(&mut tx).await?;
+    Ok((tx, id, zone))
+}
+
 /// `GET /recorders/{id}/fragments/positions`.
 pub(super) async fn positions(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<PositionsFragment, PageError> {
-    let id = recorder_id(&id)?;
-    let mut tx = state.store.tenant(user.user_id).await?;
-    recorders::get_recorder(&mut tx, id).await?;
+    let (mut tx, id, _) = open(&state, &user, &id).await?;
     let positions = read_positions(&mut tx, id).await?;
     tx.commit().await?;
     Ok(PositionsFragment { positions })
@@ -72,10 +84,7 @@ pub(super) async fn signals(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<SignalLogFragment, PageError> {
-    let id = recorder_id(&id)?;
-    let mut tx = state.store.tenant(user.user_id).await?;
-    recorders::get_recorder(&mut tx, id).await?;
-    let zone = user_time_zone(&mut tx).await?;
+    let (mut tx, id, zone) = open(&state, &user, &id).await?;
     let log = read_signal_log(&mut tx, id, None, zone).await?;
     tx.commit().await?;
     Ok(SignalLogFragment { log })
@@ -87,10 +96,7 @@ pub(super) async fn trades(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<TradeListFragment, PageError> {
-    let id = recorder_id(&id)?;
-    let mut tx = state.store.tenant(user.user_id).await?;
-    recorders::get_recorder(&mut tx, id).await?;
-    let zone = user_time_zone(&mut tx).await?;
+    let (mut tx, id, zone) = open(&state, &user, &id).await?;
     let trades = read_trades(&mut tx, id, None, zone).await?;
     tx.commit().await?;
     Ok(TradeListFragment { trades })
@@ -103,10 +109,7 @@ pub(super) async fn stats(
     Path(id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<StatsFragment, PageError> {
-    let id = recorder_id(&id)?;
-    let mut tx = state.store.tenant(user.user_id).await?;
-    recorders::get_recorder(&mut tx, id).await?;
-    let zone = user_time_zone(&mut tx).await?;
+    let (mut tx, id, zone) = open(&state, &user, &id).await?;
     let stats = read_stats(&state, &mut tx, id, &query, zone).await?;
     tx.commit().await?;
     Ok(StatsFragment { stats })
