@@ -1,7 +1,7 @@
 //! The browser end-to-end test (SPEC §12, issue 10): real headless Chromium, driven over
 //! WebDriver by chromedriver, signs up, creates a recorder, and sees the position appear
-//! without reloading when the test posts a webhook. It also saves the screenshots linked
-//! from the README (`docs/screenshots/`).
+//! without reloading when the test posts a webhook. It also takes the screenshots linked
+//! from the README (`JT_UPDATE_SCREENSHOTS=1` writes them to `docs/screenshots/`).
 //!
 //! Needs the Debian packages `chromium` and `chromium-driver` (`.ci/run` installs them).
 //! Without them this test fails and says what to install: it never skips.
@@ -111,9 +111,15 @@ async fn fill(browser: &Client, css: &str, value: &str) {
     field.send_keys(value).await.expect("type");
 }
 
+/// Where screenshots go: the committed `docs/screenshots/` with `JT_UPDATE_SCREENSHOTS=1`
+/// (so an ordinary test run leaves the tree clean), the target dir's test tmp otherwise.
 fn screenshot_path(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-    std::fs::create_dir_all(&dir).expect("docs/screenshots");
+    let dir = if std::env::var_os("JT_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    };
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
     dir.join(name)
 }
 
