@@ -467,10 +467,18 @@ async fn expired_sessions_are_not_loaded_and_are_cleaned_up() {
     let sessions = app.db().store.sessions();
     let past = chrono::Utc::now() - chrono::Duration::minutes(1);
     let future = chrono::Utc::now() + chrono::Duration::days(1);
-    assert!(sessions.insert_new("old", b"x", past).await.unwrap());
-    assert!(sessions.insert_new("new", b"y", future).await.unwrap());
+    assert!(sessions.insert_new("old", b"x", past, None).await.unwrap());
     assert!(
-        !sessions.insert_new("new", b"z", future).await.unwrap(),
+        sessions
+            .insert_new("new", b"y", future, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !sessions
+            .insert_new("new", b"z", future, None)
+            .await
+            .unwrap(),
         "an existing id is never overwritten by a new session"
     );
 

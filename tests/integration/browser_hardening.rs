@@ -260,13 +260,16 @@ async fn a_save_after_log_out_does_not_bring_the_session_back() {
     let expiry = chrono::Utc::now() + chrono::Duration::days(1);
     assert!(
         table
-            .insert_new("session-a", b"logged in", expiry)
+            .insert_new("session-a", b"logged in", expiry, None)
             .await
             .unwrap()
     );
     // Request 1 logs out while request 2, which loaded the session before, is still running.
     table.delete("session-a").await.unwrap();
-    table.save("session-a", b"refreshed", expiry).await.unwrap();
+    table
+        .save("session-a", b"refreshed", expiry, None)
+        .await
+        .unwrap();
     assert_eq!(table.load("session-a").await.unwrap(), None);
     assert_eq!(session_rows(&app).await, 0);
 }

@@ -4,11 +4,14 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod account_settings;
 mod admin;
 mod api_recorders;
 mod auth;
+mod browser;
 mod browser_hardening;
 mod cli;
+mod dashboards;
 mod deployment;
 mod embedded_cluster;
 mod health;
@@ -16,6 +19,7 @@ mod hostile_input;
 mod ingest;
 mod isolation;
 mod least_privilege;
+mod live_refresh;
 mod metrics;
 mod pages;
 mod replay;

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -87,7 +87,13 @@ impl Stats {
     /// Adds one closed trade (incremental update). Sums saturate instead of overflowing: they
     /// are far beyond any real account long before that.
     pub fn add(&mut self, trade: &Trade) {
-        let net = trade.net_pnl;
+        self.add_result(trade.net_pnl, trade.commission, trade.closed_at);
+    }
+
+    /// Adds one closed trade given only what statistics use of it: its net P&L, commission
+    /// and close time. Lets callers that hold many trades (pages with 20,000 of them) read
+    /// three columns instead of whole trades; [`Stats::add`] is this on a [`Trade`].
+    pub fn add_result(&mut self, net: Decimal, commission: Decimal, closed_at: DateTime<Utc>) {
         self.trade_count = self.trade_count.saturating_add(1);
         if net > Decimal::ZERO {
             self.wins = self.wins.saturating_add(1);
@@ -99,14 +105,14 @@ impl Stats {
             self.largest_loss = self.largest_loss.min(net);
         }
         self.net_pnl = self.net_pnl.saturating_add(net);
-        self.commission = self.commission.saturating_add(trade.commission);
+        self.commission = self.commission.saturating_add(commission);
         self.peak_equity = self.peak_equity.max(self.net_pnl);
         let drawdown = self.current_drawdown();
         self.max_drawdown = self.max_drawdown.max(drawdown);
         if let Some(pct) = self.current_drawdown_pct() {
             self.max_drawdown_pct = Some(self.max_drawdown_pct.map_or(pct, |m| m.max(pct)));
         }
-        let date = trade.closed_at.with_timezone(&self.time_zone).date_naive();
+        let date = closed_at.with_timezone(&self.time_zone).date_naive();
         let day = self.daily_pnl.entry(date).or_insert(Decimal::ZERO);
         *day = day.saturating_add(net);
     }

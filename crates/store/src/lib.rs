@@ -5,18 +5,21 @@
 //! security shows one user's rows) or [`AdminTx`] (sets `app.role = 'admin'`, for the admin
 //! console and CLI, audited). A query that forgets the scope sees nothing.
 
+pub mod account;
 pub mod admin;
 pub mod api_tokens;
 mod app_role_check;
 pub mod apply_settings;
 pub mod embedded;
 mod error;
+pub mod exports;
 mod ids;
 pub mod ingest;
 pub mod key_rotation;
 mod lookups;
 mod paging;
 pub mod password;
+pub mod performance;
 mod provision;
 pub mod rebuild;
 pub mod recorder_overview;
@@ -24,6 +27,7 @@ pub mod recorders;
 mod secret_key;
 pub mod sessions;
 pub mod signal_counts;
+pub mod signal_events;
 pub mod signal_log;
 pub mod state;
 mod tenant;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use crate::StoreError;
+use crate::{StoreError, UserId};
 
 /// A session is over this long after it was created (at log-in: the id is new then),
 /// however active it stays: a stolen cookie does not work forever.
@@ -34,21 +34,24 @@ impl SessionTable {
         Self { pool }
     }
 
-    /// Inserts a new session. Returns `false` (and changes nothing) when the id is taken, so
-    /// the caller can pick another id instead of overwriting someone else's session.
+    /// Inserts a new session of `user` (none before log-in). Returns `false` (and changes
+    /// nothing) when the id is taken, so the caller can pick another id instead of
+    /// overwriting someone else's session.
     pub async fn insert_new(
         &self,
         id: &str,
         data: &[u8],
         expiry_date: DateTime<Utc>,
+        user: Option<UserId>,
     ) -> Result<bool, StoreError> {
         let inserted = sqlx::query(
-            "insert into sessions (id, data, expiry_date) values ($1, $2, $3)
+            "insert into sessions (id, data, expiry_date, user_id) values ($1, $2, $3, $4)
              on conflict (id) do nothing",
         )
         .bind(id_hash(id))
         .bind(data)
         .bind(expiry_date)
+        .bind(user)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -63,11 +66,13 @@ impl SessionTable {
         id: &str,
         data: &[u8],
         expiry_date: DateTime<Utc>,
+        user: Option<UserId>,
     ) -> Result<(), StoreError> {
-        sqlx::query("update sessions set data = $2, expiry_date = $3 where id = $1")
+        sqlx::query("update sessions set data = $2, expiry_date = $3, user_id = $4 where id = $1")
             .bind(id_hash(id))
             .bind(data)
             .bind(expiry_date)
+            .bind(user)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -93,6 +98,16 @@ impl SessionTable {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Ends every session of `user` (after a password change: whoever was logged in must log
+    /// in again). Returns how many ended.
+    pub async fn delete_user_sessions(&self, user: UserId) -> Result<u64, StoreError> {
+        Ok(sqlx::query("delete from sessions where user_id = $1")
+            .bind(user)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     /// Deletes every expired session (idle or past the absolute lifetime); returns how many.

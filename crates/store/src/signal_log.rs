@@ -53,7 +53,18 @@ pub struct SignalRow {
     notes: serde_json::Value,
 }
 
+impl SignalRow {
+    /// Whether applying it healed a missed or extra signal (a resync note), which the log
+    /// marks so the user notices.
+    pub fn is_resync(&self) -> bool {
+        serde_json::from_value::<Vec<Note>>(self.notes.clone())
+            .is_ok_and(|notes| notes.iter().any(|n| matches!(n, Note::Resync { .. })))
+    }
+}
+
 /// Newest first; `before` is a `seq` cursor. Returns up to `limit` rows and the next cursor.
+/// (No `$2 is null or …`: a cached generic plan could not use the index bound with it, and
+/// a deep page of a 1 M-signal log would scan from the newest row.)
 pub async fn list_signals(
     tx: &mut TenantTx,
     recorder: RecorderId,
@@ -64,7 +75,7 @@ pub async fn list_signals(
         "select id, seq, received_at, status, action, ticker, quantity,
                 coalesce(price_used, price) as price, position_after, error, notes
          from recorded_signals
-         where recorder_id = $1 and ($2::bigint is null or seq < $2)
+         where recorder_id = $1 and seq < coalesce($2, 9223372036854775807)
          order by seq desc limit $3",
     )
     .bind(recorder)
@@ -80,7 +91,7 @@ pub async fn list_signals(
 }
 
 /// The stored engine notes in words, for the signal log.
-fn notes_text(notes: &serde_json::Value) -> Option<String> {
+pub(crate) fn notes_text(notes: &serde_json::Value) -> Option<String> {
     let notes: Vec<Note> = serde_json::from_value(notes.clone()).ok()?;
     let text: Vec<String> = notes.iter().map(note_text).collect();
     (!text.is_empty()).then(|| text.join("; "))
@@ -111,4 +122,20 @@ fn note_text(note: &Note) -> String {
             format!("added to the held contract {held} (new entries now go to {current})")
         }
     }
+}
+
+/// Exactly what arrived for one signal (as stored: at most the body limit), with its
+/// content type; `None` when the recorder has no signal with that number.
+pub async fn signal_raw_body(
+    tx: &mut TenantTx,
+    recorder: RecorderId,
+    seq: i64,
+) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "select raw_body, content_type from recorded_signals where recorder_id = $1 and seq = $2",
+    )
+    .bind(recorder)
+    .bind(seq)
+    .fetch_optional(tx.conn())
+    .await?)
 }

@@ -33,14 +33,26 @@ pub async fn list_positions(
     .await?;
     rows.into_iter()
         .map(|(state, last_signal_id, mark_price)| {
-            Ok(PositionRow {
-                position: serde_json::from_value(state)
-                    .map_err(|e| StoreError::Corrupt(format!("position of {recorder}: {e}")))?,
-                last_signal_id,
-                mark_price,
-            })
+            PositionRow::decode(recorder, state, last_signal_id, mark_price)
         })
         .collect()
+}
+
+impl PositionRow {
+    /// A row from the stored engine state, its last signal and the mark price.
+    pub(crate) fn decode(
+        recorder: RecorderId,
+        state: serde_json::Value,
+        last_signal_id: Option<i64>,
+        mark_price: Option<Decimal>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            position: serde_json::from_value(state)
+                .map_err(|e| StoreError::Corrupt(format!("position of {recorder}: {e}")))?,
+            last_signal_id,
+            mark_price,
+        })
+    }
 }
 
 /// Closed trades newest first; `before` is a trade-id cursor.
@@ -52,7 +64,7 @@ pub async fn list_trades(
 ) -> Result<(Vec<(i64, Trade)>, Option<i64>), StoreError> {
     let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
         "select id, engine_trade from trades
-         where recorder_id = $1 and ($2::bigint is null or id < $2)
+         where recorder_id = $1 and id < coalesce($2, 9223372036854775807)
          order by id desc limit $3",
     )
     .bind(recorder)

@@ -16,7 +16,9 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{self, AuthLimits, AuthState};
 use crate::client_ip::TrustedProxies;
 use crate::in_flight::InFlight;
+use crate::live::LiveEvents;
 use crate::metrics::endpoint::MetricsConfig;
+use crate::pages::PageCaches;
 use crate::server::ServerLimits;
 use crate::{
     admin, api, health, metrics, pages, request_span, security_headers, static_assets, webhook,
@@ -37,6 +39,10 @@ pub struct AppState {
     pub webhooks: InFlight,
     /// Who may scrape `/metrics`, and whether the main listener serves it.
     pub metrics: Arc<MetricsConfig>,
+    /// Stored-signal notifications for live pages.
+    pub live: LiveEvents,
+    /// Statistics and summaries of recorders whose trades have not changed.
+    pub caches: PageCaches,
 }
 
 impl AppState {
@@ -50,6 +56,8 @@ impl AppState {
     pub fn with_ingest(store: Store, config: WebConfig, ingest: IngestConfig) -> Self {
         Self {
             ingest: Ingestor::start(store.clone(), ingest),
+            live: LiveEvents::new(store.clone()),
+            caches: PageCaches::default(),
             store,
             config: Arc::new(config),
             auth: Arc::new(AuthState::default()),

@@ -11,12 +11,15 @@ use crate::AppState;
 const APP_CSS: &str = include_str!("../../../static/app.css");
 /// Copy buttons; pages work without it.
 const COPY_JS: &str = include_str!("../../../static/copy.js");
+/// Live refresh of dashboard and recorder page; pages work without it.
+const LIVE_JS: &str = include_str!("../../../static/live.js");
 
 /// `GET /static/app.css` and `GET /static/copy.js`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/app.css", get(app_css))
         .route("/static/copy.js", get(copy_js))
+        .route("/static/live.js", get(live_js))
 }
 
 async fn app_css() -> impl IntoResponse {
@@ -37,5 +40,15 @@ async fn copy_js() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         COPY_JS,
+    )
+}
+
+async fn live_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        LIVE_JS,
     )
 }

@@ -51,7 +51,10 @@ async fn from_sign_up_to_a_tracked_position_and_trade_in_the_browser() {
     assert!(page.contains("<td>NQ1!</td>"));
     let home = browser.get_home_html().await;
     assert!(home.contains("NQ breakout</a>"));
-    assert!(home.contains("<td>NQ +2</td>"), "open positions summary");
+    assert!(
+        home.contains("<span class=\"side side-long\">NQ long 2</span>"),
+        "open positions summary"
+    );
 
     // Closing makes a trade: 10.25 points × 2 contracts × $20 = $410.
     let (status, _) = send_webhook(&app, &url, "SELL 2 NQ1! @ 25610.25").await;
@@ -67,7 +70,12 @@ async fn from_sign_up_to_a_tracked_position_and_trade_in_the_browser() {
         "exit price"
     );
     assert!(page.contains("<td>long</td>"), "the trade");
-    assert!(browser.get_home_html().await.contains("<td>flat</td>"));
+    let home = browser.get_home_html().await;
+    assert!(home.contains("<span class=\"side side-flat\">NQ flat</span>"));
+    assert!(
+        home.contains("410.00"),
+        "the closed trade's P&L on the dashboard"
+    );
 
     // A rejected signal shows its reason in the log.
     let (status, _) = send_webhook(&app, &url, "HOLD 1 NQ1!").await;

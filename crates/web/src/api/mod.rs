@@ -2,6 +2,7 @@
 
 mod error;
 mod extract;
+mod recorder_exports;
 mod recorder_state;
 mod recorders;
 
@@ -42,4 +43,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/recorders/{id}/trades", get(recorder_state::trades))
         .route("/api/v1/recorders/{id}/stats", get(recorder_state::stats))
+        .route(
+            "/api/v1/recorders/{id}/signals.csv",
+            get(recorder_exports::signals_csv),
+        )
+        .route(
+            "/api/v1/recorders/{id}/trades.csv",
+            get(recorder_exports::trades_csv),
+        )
 }

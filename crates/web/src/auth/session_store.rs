@@ -7,11 +7,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jt_store::sessions::SessionTable;
-use jt_store::{Store, StoreError};
+use jt_store::{Store, StoreError, UserId};
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+
+use super::USER_ID_KEY;
 
 /// The backend error text for "the database is unreachable". tower-sessions keeps only a
 /// string of a store's error, so this marker is how [`crate::page_error::PageError`] can
@@ -46,7 +48,7 @@ impl SessionStore for PgSessionStore {
             let expiry = expiry_of(record)?;
             if self
                 .table
-                .insert_new(&record.id.to_string(), &data, expiry)
+                .insert_new(&record.id.to_string(), &data, expiry, user_of(record))
                 .await
                 .map_err(backend)?
             {
@@ -58,7 +60,12 @@ impl SessionStore for PgSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         self.table
-            .save(&record.id.to_string(), &encode(record)?, expiry_of(record)?)
+            .save(
+                &record.id.to_string(),
+                &encode(record)?,
+                expiry_of(record)?,
+                user_of(record),
+            )
             .await
             .map_err(backend)
     }
@@ -121,6 +128,15 @@ fn encode(record: &Record) -> session_store::Result<Vec<u8>> {
         ..record.clone()
     };
     rmp_serde::to_vec(&without_id).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+/// Whose session this is, so their sessions can be ended together (password change,
+/// account deletion); `None` before log-in.
+fn user_of(record: &Record) -> Option<UserId> {
+    record
+        .data
+        .get(USER_ID_KEY)
+        .and_then(|value| serde_json::from_value(value.clone()).ok())
 }
 
 fn expiry_of(record: &Record) -> session_store::Result<DateTime<Utc>> {

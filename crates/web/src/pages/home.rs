@@ -1,4 +1,4 @@
-//! `GET /`: the user's recorders and the "New recorder" form; `POST /recorders` creates one.
+//! `GET /`: the dashboard of the user's recorders (see [`super::dashboard`]) and the "New recorder" form; `POST /recorders` creates one.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -6,14 +6,12 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use jt_store::recorder_overview::{RecorderOverview, list_recorder_overviews};
-use jt_store::state::user_time_zone;
 use jt_store::{RecorderId, StoreError, recorders};
 use serde::Deserialize;
 
-use super::display::{self, sentence};
+use super::dashboard::{Dashboard, read_dashboard};
+use super::display::sentence;
 use super::form_values::whole_number;
-use super::recorder_views::status_text;
 use crate::AppState;
 use crate::auth::{AuthUser, CsrfToken};
 use crate::page_error::PageError;
@@ -23,41 +21,9 @@ use crate::page_error::PageError;
 pub(super) struct HomePage {
     user: AuthUser,
     csrf_token: CsrfToken,
-    recorders: Vec<RecorderListItem>,
+    dashboard: Dashboard,
     form: NewRecorderForm,
     error: Option<String>,
-}
-
-/// One row of the recorders table, ready to print.
-struct RecorderListItem {
-    id: RecorderId,
-    name: String,
-    status: &'static str,
-    positions: String,
-    last_signal: String,
-}
-
-impl RecorderListItem {
-    fn new(overview: RecorderOverview, zone: chrono_tz::Tz) -> Self {
-        let positions = overview
-            .open_positions
-            .iter()
-            .map(|(root, quantity)| format!("{root} {}", display::signed_quantity(*quantity)))
-            .collect::<Vec<_>>();
-        Self {
-            id: overview.recorder.id,
-            status: status_text(overview.recorder.status),
-            name: overview.recorder.name,
-            positions: if positions.is_empty() {
-                "flat".to_owned()
-            } else {
-                positions.join(", ")
-            },
-            last_signal: overview
-                .last_signal_at
-                .map_or_else(|| "none yet".to_owned(), |at| display::time(at, zone)),
-        }
-    }
 }
 
 /// The "New recorder" form, as sent and as shown again after a mistake.
@@ -128,17 +94,10 @@ async fn home_page(
     form: NewRecorderForm,
     error: Option<String>,
 ) -> Result<HomePage, PageError> {
-    let mut tx = state.store.tenant(user.user_id).await?;
-    let overviews = list_recorder_overviews(&mut tx).await?;
-    let zone = user_time_zone(&mut tx).await?;
-    tx.commit().await?;
     Ok(HomePage {
+        dashboard: read_dashboard(state, &user).await?,
         user,
         csrf_token,
-        recorders: overviews
-            .into_iter()
-            .map(|overview| RecorderListItem::new(overview, zone))
-            .collect(),
         form,
         error,
     })

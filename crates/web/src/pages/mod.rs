@@ -1,13 +1,21 @@
-//! Server-rendered pages for logged-in users: recorders and API tokens. Handlers parse the
+//! Server-rendered pages for logged-in users: the dashboard, recorders, settings and API
+//! tokens, and the fragments and downloads they link to. Handlers parse the
 //! request, call store functions in one tenant transaction and render a template; other
 //! users' ids and malformed ids are the same 404 page.
 
+mod account_settings;
+mod charts;
+mod dashboard;
 pub(crate) mod display;
 mod form_values;
 mod home;
+mod live_fragments;
+mod recorder_exports;
 mod recorder_forms;
 mod recorder_page;
+mod recorder_stats;
 pub(crate) mod recorder_views;
+mod stats_cache;
 mod tokens;
 
 use axum::Router;
@@ -16,6 +24,7 @@ use jt_store::RecorderId;
 
 use crate::AppState;
 use crate::page_error::PageError;
+pub use stats_cache::PageCaches;
 
 /// The pages; merge into the router given to [`crate::auth::with_browser_session`].
 pub fn router() -> Router<AppState> {
@@ -39,6 +48,46 @@ pub fn router() -> Router<AppState> {
             get(tokens::get_tokens).post(tokens::post_token),
         )
         .route("/settings/tokens/{id}/revoke", post(tokens::post_revoke))
+        .route("/settings", get(account_settings::get_settings))
+        .route("/settings/password", post(account_settings::post_password))
+        .route(
+            "/settings/time-zone",
+            post(account_settings::post_time_zone),
+        )
+        .route(
+            "/settings/delete-account",
+            post(account_settings::post_delete_account),
+        )
+        .route(
+            "/recorders/{id}/signals.csv",
+            get(recorder_exports::signals_csv),
+        )
+        .route(
+            "/recorders/{id}/trades.csv",
+            get(recorder_exports::trades_csv),
+        )
+        .route(
+            "/recorders/{id}/signals/{seq}/raw",
+            get(recorder_exports::raw_signal),
+        )
+        .route("/events", get(crate::live::get_events))
+        .route("/fragments/dashboard", get(live_fragments::dashboard))
+        .route(
+            "/recorders/{id}/fragments/positions",
+            get(live_fragments::positions),
+        )
+        .route(
+            "/recorders/{id}/fragments/signals",
+            get(live_fragments::signals),
+        )
+        .route(
+            "/recorders/{id}/fragments/trades",
+            get(live_fragments::trades),
+        )
+        .route(
+            "/recorders/{id}/fragments/stats",
+            get(live_fragments::stats),
+        )
 }
 
 /// A recorder id from the path: a malformed one names no page, like another user's.

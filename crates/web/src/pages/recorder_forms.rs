@@ -62,7 +62,8 @@ pub(super) async fn post_settings(
         Ok(()) => Ok(to_recorder_page(id, "#settings")),
         Err(StoreError::Invalid(message) | StoreError::Conflict(message)) => {
             // Reading the page again also answers 404 for another user's id.
-            let page = load_recorder_page(&state, user, csrf_token, id, None).await?;
+            let page =
+                load_recorder_page(&state, user, csrf_token, id, &Default::default()).await?;
             let page = page.with_settings_error(form, sentence(&message));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }

@@ -5,6 +5,7 @@ use jt_engine::{Side, Symbol, Trade};
 use jt_store::recorders::RecorderStatus;
 use jt_store::signal_log::{SignalRow, SignalStatus};
 use jt_store::state::PositionRow;
+use rust_decimal::Decimal;
 
 use super::display::{dollars, price, signed_quantity, time};
 
@@ -18,6 +19,24 @@ pub(crate) fn status_text(status: RecorderStatus) -> &'static str {
         RecorderStatus::Paused => "paused",
         RecorderStatus::Deleted => "deleted",
     }
+}
+
+/// A signal's fate as a word (also the CSS class suffix).
+pub(super) fn signal_status_text(status: SignalStatus) -> &'static str {
+    match status {
+        SignalStatus::Accepted => "accepted",
+        SignalStatus::Rejected => "rejected",
+        SignalStatus::Duplicate => "duplicate",
+        SignalStatus::Ignored => "ignored",
+    }
+}
+
+/// Unrealized P&L of an open position at the user's mark price (none when flat or unmarked).
+pub(super) fn unrealized_pnl(row: &PositionRow) -> Option<Decimal> {
+    let position = &row.position;
+    row.mark_price
+        .filter(|_| !position.is_flat())
+        .and_then(|mark| position.unrealized_pnl(mark))
 }
 
 /// One row of the positions table.
@@ -36,10 +55,7 @@ impl PositionView {
         let position = &row.position;
         let root = position.root.to_string();
         let open = !position.is_flat();
-        let unrealized = row
-            .mark_price
-            .filter(|_| open)
-            .and_then(|mark| position.unrealized_pnl(mark));
+        let unrealized = unrealized_pnl(row);
         Self {
             contract: position
                 .contract
@@ -76,6 +92,8 @@ pub(super) struct SignalView {
     pub position_after: String,
     /// The rejection reason, or the engine's notes.
     pub detail: String,
+    /// Applying it healed a missed or extra signal: marked in the log.
+    pub resync: bool,
 }
 
 impl SignalView {
@@ -88,12 +106,8 @@ impl SignalView {
         Self {
             seq: row.seq,
             received: time(row.received_at, zone),
-            status: match row.status {
-                SignalStatus::Accepted => "accepted",
-                SignalStatus::Rejected => "rejected",
-                SignalStatus::Duplicate => "duplicate",
-                SignalStatus::Ignored => "ignored",
-            },
+            resync: row.is_resync(),
+            status: signal_status_text(row.status),
             action: row.action.unwrap_or_default(),
             ticker: row.ticker.unwrap_or_default(),
             quantity: row.quantity.map(|q| q.to_string()).unwrap_or_default(),

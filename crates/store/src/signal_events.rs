@@ -1,0 +1,62 @@
+//! Live refresh: the `jt_signals` notifications that the `recorded_signals` trigger sends at
+//! commit, once per (user, recorder) of an inserting statement. They carry ids only; whoever
+//! receives one re-reads what changed through a tenant transaction.
+
+use serde::Deserialize;
+use sqlx::postgres::PgListener;
+
+use crate::{RecorderId, Store, StoreError, UserId};
+
+/// The notification channel (see the dashboards migration).
+const CHANNEL: &str = "jt_signals";
+
+/// New signals were stored for this user's recorder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct SignalEvent {
+    /// The tenant.
+    pub user_id: UserId,
+    /// The recorder that received them.
+    pub recorder_id: RecorderId,
+}
+
+/// What [`SignalListener::next`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// Signals were stored.
+    Signals(SignalEvent),
+    /// The connection was lost and re-made: notifications in between are lost, so
+    /// everything shown may be stale.
+    Reconnected,
+}
+
+/// One database connection listening on `jt_signals` (one per web process is enough).
+#[derive(Debug)]
+pub struct SignalListener {
+    listener: PgListener,
+}
+
+impl Store {
+    /// Starts listening for stored signals on a connection of its own.
+    pub async fn listen_for_signals(&self) -> Result<SignalListener, StoreError> {
+        let mut listener = PgListener::connect_with(self.unscoped_pool()).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(SignalListener { listener })
+    }
+}
+
+impl SignalListener {
+    /// Waits for the next notification. An error means the connection is unusable: drop
+    /// this listener and make a new one (after a pause).
+    pub async fn next(&mut self) -> Result<Heard, StoreError> {
+        loop {
+            let Some(notification) = self.listener.try_recv().await? else {
+                return Ok(Heard::Reconnected);
+            };
+            match serde_json::from_str(notification.payload()) {
+                Ok(event) => return Ok(Heard::Signals(event)),
+                // Not ours to act on; nothing a user could do about it either.
+                Err(error) => tracing::warn!(%error, "ignoring a malformed jt_signals payload"),
+            }
+        }
+    }
+}
