@@ -9,13 +9,17 @@ use jt_store::{Database, DbConfig, SecretKey, api_tokens};
 use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
-    Cli, Command, GlobalArgs, RecorderCommand, ServeArgs, TokenCommand, UserCommand,
+    Cli, Command, FakeTradovateArgs, GlobalArgs, RecorderCommand, ServeArgs, TokenCommand,
+    UserCommand,
 };
 
 /// Actor name in the audit log for command-line operations.
 const CLI_ACTOR: &str = "cli";
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::FakeTradovate(args) = &cli.command {
+        return fake_tradovate(args).await;
+    }
     let secret_key = SecretKey::load(cli.global.secret_key.as_deref(), &cli.global.data_dir)?;
     let db = open_database(&cli.global, secret_key.clone()).await?;
     // Close (and stop the embedded cluster we started) whatever the command's outcome.
@@ -35,6 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recorder(RecorderCommand::Rebuild { id, fix }) => {
             rebuild_recorder(&db, &id, fix).await
         }
+        Command::FakeTradovate(args) => fake_tradovate(&args).await,
     };
     let closed = db.close().await.context("closing the database");
     result.and(closed)
@@ -157,6 +162,19 @@ async fn rebuild_recorder(db: &Database, id: &str, fix: bool) -> anyhow::Result<
             bail!("stored state differs from the replay; run again with --fix to rewrite it")
         }
     }
+    Ok(())
+}
+
+/// Serves the fake Tradovate until Ctrl-C or SIGTERM.
+async fn fake_tradovate(args: &FakeTradovateArgs) -> anyhow::Result<()> {
+    let fake = jt_tradovate::fake::FakeTradovate::bind(args.bind, Default::default())
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    eprintln!(
+        "fake Tradovate at {} (GET /_fake/orders, POST /_fake/faults)",
+        fake.base_url()
+    );
+    fake.run_until(shutdown_signal()).await;
     Ok(())
 }
 

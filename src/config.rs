@@ -70,6 +70,15 @@ pub enum Command {
     /// Operate on recorders.
     #[command(subcommand)]
     Recorder(RecorderCommand),
+    /// Run a fake Tradovate (REST base URL http://ADDR/v1) for tests and demos; no database.
+    FakeTradovate(FakeTradovateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FakeTradovateArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub bind: SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]
