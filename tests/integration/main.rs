@@ -8,6 +8,7 @@ mod api_recorders;
 mod auth;
 mod cli;
 mod embedded_cluster;
+mod execution;
 mod health;
 mod isolation;
 mod pages;

@@ -5,12 +5,17 @@
 //! security shows one user's rows) or [`AdminTx`] (sets `app.role = 'admin'`, for the admin
 //! console and CLI, audited). A query that forgets the scope sees nothing.
 
+pub mod account_links;
 pub mod api_tokens;
+pub mod broker_accounts;
+mod broker_credentials;
 pub mod embedded;
 mod error;
 mod ids;
 pub mod ingest;
 mod lookups;
+pub mod order_execution;
+pub mod orders;
 mod paging;
 pub mod password;
 mod provision;
@@ -28,8 +33,9 @@ pub mod testing;
 pub mod users;
 pub mod webhook_token;
 
+pub use broker_credentials::BrokerCredentials;
 pub use error::StoreError;
-pub use ids::{ApiTokenId, RecorderId, UserId};
+pub use ids::{AccountLinkId, ApiTokenId, BrokerAccountId, RecorderId, UserId};
 pub use provision::{
     APP_ROLE, DATABASE_NAME, Database, DbConfig, OWNER_ROLE, app_options, bootstrap_cluster,
     ensure_app_role, migrate,

@@ -1,0 +1,13 @@
+//! Background jobs for Just.Trades on apalis (PostgreSQL): order execution per broker account
+//! (SPEC §8). [`Executor`] does the work and can be driven directly ("run pending jobs now"
+//! in tests); [`run_worker`] runs it from the apalis queue with a sweep as the fallback.
+
+mod clock;
+mod executor;
+mod worker;
+
+pub use clock::{Clock, SystemClock, TestClock};
+pub use executor::{
+    BrokerUrls, ConnectError, Executor, ExecutorConfig, JobError, connect, new_client,
+};
+pub use worker::{ExecuteAccount, WorkerConfig, run_worker};
