@@ -9,8 +9,8 @@ use jt_store::{Database, DbConfig, SecretKey, api_tokens};
 use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
-    Cli, Command, FakeTradovateArgs, GlobalArgs, RecorderCommand, ServeArgs, TokenCommand,
-    UserCommand,
+    Cli, Command, ExecutionArgs, FakeTradovateArgs, GlobalArgs, RecorderCommand, ServeArgs,
+    TokenCommand, UserCommand,
 };
 
 /// Actor name in the audit log for command-line operations.
@@ -25,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Close (and stop the embedded cluster we started) whatever the command's outcome.
     let result = match cli.command {
         Command::Serve(args) => serve(&db, secret_key, args).await,
+        Command::Worker(args) => worker(&db, secret_key, &args).await,
         Command::Migrate => {
             eprintln!("migrations applied");
             Ok(())
@@ -74,9 +75,11 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
         .to_owned();
     let config = WebConfig {
         base_url: base_url.clone(),
-        secret_key,
+        secret_key: secret_key.clone(),
     };
-    let app = Application::from_listener(listener, AppState::new(db.store().clone(), config));
+    let execution = execution_config(&args.execution);
+    let state = AppState::new(db.store().clone(), config).with_execution(execution.clone());
+    let app = Application::from_listener(listener, state);
     tracing::info!("listening on http://{address}");
     eprintln!("Just.Trades is listening on http://{address} (public URL {base_url})");
     let mut admin = db.store().admin(CLI_ACTOR).await?;
@@ -88,11 +91,81 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
     }
     admin.commit().await?;
     let session_cleanup = jt_web::spawn_expired_session_cleanup(db.store());
+    // The worker runs beside the web server (one machine); it stops when the server does.
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(run_worker(
+        db.store().clone(),
+        secret_key,
+        execution,
+        async move {
+            let _ = worker_stopped.await;
+        },
+    ));
     let served = app.serve(shutdown_signal()).await;
+    let _ = stop_worker.send(());
+    let _ = worker.await;
     session_cleanup.abort();
     served?;
     tracing::info!("server stopped");
     Ok(())
+}
+
+fn execution_config(args: &ExecutionArgs) -> jt_jobs::ExecutorConfig {
+    jt_jobs::ExecutorConfig {
+        urls: jt_jobs::BrokerUrls {
+            demo: args.tradovate_demo_url.clone(),
+            live: args.tradovate_live_url.clone(),
+        },
+        ..jt_jobs::ExecutorConfig::default()
+    }
+}
+
+/// Runs the order worker until `shutdown`.
+async fn run_worker(
+    store: jt_store::Store,
+    secret_key: SecretKey,
+    execution: jt_jobs::ExecutorConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pool = store.job_queue_pool();
+    let executor = std::sync::Arc::new(jt_jobs::Executor::new(
+        store,
+        secret_key,
+        std::sync::Arc::new(jt_jobs::SystemClock),
+        execution,
+    ));
+    // apalis keeps workers by name: one per process.
+    let name = format!("jt-worker-{}-{}", std::process::id(), instance_suffix());
+    jt_jobs::run_worker(
+        &name,
+        executor,
+        pool,
+        jt_jobs::WorkerConfig::default(),
+        shutdown,
+    )
+    .await
+    .context("the order worker stopped")?;
+    Ok(())
+}
+
+fn instance_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("{nanos:x}")
+}
+
+async fn worker(db: &Database, secret_key: SecretKey, args: &ExecutionArgs) -> anyhow::Result<()> {
+    eprintln!("order worker running (Ctrl-C to stop)");
+    run_worker(
+        db.store().clone(),
+        secret_key,
+        execution_config(args),
+        shutdown_signal(),
+    )
+    .await
 }
 
 async fn create_user(db: &Database, email: &str, admin: bool) -> anyhow::Result<()> {

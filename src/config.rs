@@ -57,8 +57,10 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the web server (migrates first).
+    /// Run the web server and the order worker (migrates first).
     Serve(ServeArgs),
+    /// Run only the order worker (execution jobs); several may run at once.
+    Worker(ExecutionArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage user accounts.
@@ -103,6 +105,27 @@ pub struct ServeArgs {
     /// Public URL of this server (used in webhook URLs); defaults to http://{bind}.
     #[arg(long, env = "JT_BASE_URL")]
     pub base_url: Option<String>,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+}
+
+/// Where orders go.
+#[derive(Debug, Clone, Args)]
+pub struct ExecutionArgs {
+    /// Tradovate demo REST base URL (point it at `justtrades fake-tradovate` to try things).
+    #[arg(
+        long,
+        env = "JT_TRADOVATE_DEMO_URL",
+        default_value = "https://demo.tradovateapi.com/v1"
+    )]
+    pub tradovate_demo_url: String,
+    /// Tradovate live REST base URL.
+    #[arg(
+        long,
+        env = "JT_TRADOVATE_LIVE_URL",
+        default_value = "https://live.tradovateapi.com/v1"
+    )]
+    pub tradovate_live_url: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -510,3 +510,41 @@ fn expiry(order: &PendingOrder) -> Finish {
         )),
     }
 }
+
+/// Logs in with a stored account's credentials, picks its broker account and records the
+/// outcome (status, token validity, lock-out) on it; paper accounts are always connected.
+pub async fn test_connection(
+    store: &Store,
+    key: &SecretKey,
+    config: &ExecutorConfig,
+    user: UserId,
+    account: BrokerAccountId,
+) -> Result<BrokerAccount, StoreError> {
+    let mut tx = store.tenant(user).await?;
+    let broker = get_account(&mut tx, account).await?;
+    tx.commit().await?;
+    if broker.kind == AccountKind::Paper {
+        return Ok(broker);
+    }
+    let outcome = match new_client(store, key, config, user, &broker).await {
+        Err(ConnectError::Store(error)) => return Err(error),
+        Err(error) => ConnectionOutcome::Failed(error.to_string()),
+        Ok(client) => match connect(&client, broker.broker_account_name.as_deref()).await {
+            Ok(outcome) => outcome,
+            Err(error) if error.class() == ErrorClass::LockedOut => {
+                let wait = error.retry_after().unwrap_or(jt_tradovate::LOCK_OUT);
+                ConnectionOutcome::LockedOut {
+                    until: chrono::Utc::now()
+                        + chrono::Duration::from_std(wait).unwrap_or_default(),
+                    message: error.to_string(),
+                }
+            }
+            Err(error) => ConnectionOutcome::Failed(error.to_string()),
+        },
+    };
+    let mut tx = store.tenant(user).await?;
+    record_connection(&mut tx, account, &outcome, chrono::Utc::now()).await?;
+    let updated = get_account(&mut tx, account).await?;
+    tx.commit().await?;
+    Ok(updated)
+}

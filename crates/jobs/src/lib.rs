@@ -9,5 +9,6 @@ mod worker;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use executor::{
     BrokerUrls, ConnectError, Executor, ExecutorConfig, JobError, connect, new_client,
+    test_connection,
 };
 pub use worker::{ExecuteAccount, WorkerConfig, run_worker};

@@ -24,6 +24,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Log-in and sign-up attempt limiters.
     pub auth: Arc<AuthState>,
+    /// Where brokers are (connection tests of broker accounts).
+    pub execution: Arc<jt_jobs::ExecutorConfig>,
 }
 
 impl AppState {
@@ -33,6 +35,15 @@ impl AppState {
             store,
             config: Arc::new(config),
             auth: Arc::new(AuthState::default()),
+            execution: Arc::new(jt_jobs::ExecutorConfig::default()),
+        }
+    }
+
+    /// The same state with these broker URLs and timeouts (e.g. the fake Tradovate).
+    pub fn with_execution(self, execution: jt_jobs::ExecutorConfig) -> Self {
+        Self {
+            execution: Arc::new(execution),
+            ..self
         }
     }
 

@@ -11,6 +11,9 @@ use tokio::sync::oneshot;
 use crate::auth::{AuthLimits, SESSION_COOKIE};
 use crate::{AppState, Application, WebConfig};
 
+/// The `JT_SECRET_KEY` of test servers (a worker in the test needs it to open credentials).
+pub const TEST_SECRET_KEY: &[u8] = b"web-test-secret-key-0123456789abcdef";
+
 /// A running server for one test; it stops when this is dropped.
 pub struct TestApp {
     /// `http://127.0.0.1:{port}`.
@@ -41,19 +44,34 @@ pub async fn spawn_app_with_store(store: Store) -> TestApp {
     spawn(store, AuthLimits::default()).await
 }
 
+/// [`spawn_app`] with brokers at these URLs (e.g. a fake Tradovate), for broker accounts.
+pub async fn spawn_app_with_execution(execution: jt_jobs::ExecutorConfig) -> TestApp {
+    let db = TestDb::new().await;
+    let mut app = spawn_with(db.store.clone(), AuthLimits::default(), execution).await;
+    app.db = Some(db);
+    app
+}
+
 async fn spawn(store: Store, limits: AuthLimits) -> TestApp {
+    spawn_with(store, limits, jt_jobs::ExecutorConfig::default()).await
+}
+
+async fn spawn_with(
+    store: Store,
+    limits: AuthLimits,
+    execution: jt_jobs::ExecutorConfig,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("bind port 0");
     let address = format!("http://{}", listener.local_addr().expect("local addr"));
     let config = WebConfig {
         base_url: address.clone(),
-        secret_key: jt_store::SecretKey::from_bytes(
-            b"web-test-secret-key-0123456789abcdef".to_vec(),
-        )
-        .expect("test key"),
+        secret_key: jt_store::SecretKey::from_bytes(TEST_SECRET_KEY.to_vec()).expect("test key"),
     };
-    let state = AppState::new(store.clone(), config).with_auth_limits(limits);
+    let state = AppState::new(store.clone(), config)
+        .with_auth_limits(limits)
+        .with_execution(execution);
     let app = Application::from_listener(listener, state);
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.serve(async move {

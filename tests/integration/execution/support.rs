@@ -11,7 +11,7 @@ use jt_store::orders::{OrderIntent, OrderRow, enqueue_orders, list_account_order
 use jt_store::{BrokerAccountId, BrokerCredentials, RecorderId, SecretKey};
 use jt_tradovate::ClientConfig;
 use jt_tradovate::fake::{FakeConfig, FakeTradovate};
-use jt_web::testing::{TestApp, TestUser, spawn_app};
+use jt_web::testing::{TEST_SECRET_KEY, TestApp, TestUser, spawn_app_with_execution};
 
 pub struct Execution {
     pub app: TestApp,
@@ -24,13 +24,13 @@ pub struct Execution {
 }
 
 pub async fn set_up() -> Execution {
-    let app = spawn_app().await;
-    let user = app.create_user("exec@example.com").await;
-    let recorder = app.create_recorder(&user, "NQ strategy").await;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
     let fake = FakeTradovate::start(listener, FakeConfig::default()).unwrap();
+    let app = spawn_app_with_execution(executor_config(&fake)).await;
+    let user = app.create_user("exec@example.com").await;
+    let recorder = app.create_recorder(&user, "NQ strategy").await;
     Execution {
         recorder: recorder["id"].as_str().unwrap().parse().unwrap(),
         webhook_url: recorder["webhook_url"].as_str().unwrap().to_owned(),
@@ -38,24 +38,13 @@ pub async fn set_up() -> Execution {
         user,
         fake,
         clock: Arc::new(TestClock::new()),
-        key: SecretKey::from_bytes(b"execution-test-secret-key-0123456789".to_vec()).unwrap(),
+        key: SecretKey::from_bytes(TEST_SECRET_KEY.to_vec()).unwrap(),
     }
 }
 
 impl Execution {
     pub fn executor_config(&self) -> ExecutorConfig {
-        ExecutorConfig {
-            urls: BrokerUrls {
-                demo: self.fake.base_url(),
-                live: self.fake.base_url(),
-            },
-            client: ClientConfig {
-                request_timeout: Duration::from_millis(400),
-                connect_timeout: Duration::from_millis(400),
-                ..ClientConfig::default()
-            },
-            max_backoff: Duration::from_secs(5),
-        }
+        executor_config(&self.fake)
     }
 
     /// An executor on the test clock.
@@ -142,6 +131,22 @@ impl Execution {
         tx.commit().await.unwrap();
         rows.reverse();
         rows
+    }
+}
+
+/// The fake for both environments, short timeouts.
+fn executor_config(fake: &FakeTradovate) -> ExecutorConfig {
+    ExecutorConfig {
+        urls: BrokerUrls {
+            demo: fake.base_url(),
+            live: fake.base_url(),
+        },
+        client: ClientConfig {
+            request_timeout: Duration::from_millis(400),
+            connect_timeout: Duration::from_millis(400),
+            ..ClientConfig::default()
+        },
+        max_backoff: Duration::from_secs(5),
     }
 }
 
