@@ -2,10 +2,12 @@
 //! request, call store functions in one tenant transaction and render a template; other
 //! users' ids and malformed ids are the same 404 page.
 
+mod accounts;
 mod display;
 mod form_values;
 mod home;
 mod recorder_forms;
+mod recorder_links;
 mod recorder_page;
 mod recorder_views;
 mod tokens;
@@ -39,6 +41,22 @@ pub fn router() -> Router<AppState> {
             get(tokens::get_tokens).post(tokens::post_token),
         )
         .route("/settings/tokens/{id}/revoke", post(tokens::post_revoke))
+        .route(
+            "/accounts",
+            get(accounts::get_accounts).post(accounts::post_account),
+        )
+        .route("/accounts/{id}", get(accounts::get_account_orders))
+        .route("/accounts/{id}/test", post(accounts::post_test))
+        .route("/accounts/{id}/delete", post(accounts::post_delete))
+        .route("/recorders/{id}/links", post(recorder_links::post_link))
+        .route(
+            "/recorders/{id}/links/{link}/toggle",
+            post(recorder_links::post_toggle),
+        )
+        .route(
+            "/recorders/{id}/links/{link}/delete",
+            post(recorder_links::post_unlink),
+        )
 }
 
 /// A recorder id from the path: a malformed one names no page, like another user's.

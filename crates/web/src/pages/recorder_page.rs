@@ -38,6 +38,7 @@ pub(super) struct RecorderPage {
     trades: Vec<TradeView>,
     settings: SettingsForm,
     settings_error: Option<String>,
+    links: super::recorder_links::RecorderLinks,
 }
 
 impl RecorderPage {
@@ -107,6 +108,7 @@ pub(super) async fn load_recorder_page(
     let mut tx = state.store.tenant(user.user_id).await?;
     let recorder = recorders::get_recorder(&mut tx, id).await?;
     let page = read_tables(&mut tx, id, before).await?;
+    let links = super::recorder_links::RecorderLinks::load(&mut tx, id).await?;
     tx.commit().await?;
     Ok(RecorderPage {
         user,
@@ -127,6 +129,7 @@ pub(super) async fn load_recorder_page(
         trades: page.trades,
         settings: SettingsForm::of(&recorder),
         settings_error: None,
+        links,
     })
 }
 
