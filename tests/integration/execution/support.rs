@@ -96,6 +96,14 @@ impl Execution {
     /// Posts a signal to the webhook and queues its orders as ingest will: `delta` in
     /// `contract`, in a tenant transaction. Returns the signal id.
     pub async fn signal(&self, body: &str, contract: &str, delta: i64) -> i64 {
+        let intent = self.accepted(body, contract, delta).await;
+        let signal_id = intent.signal_id;
+        self.enqueue(&[intent]).await;
+        signal_id
+    }
+
+    /// Posts a signal to the webhook; returns the order intent ingest would make of it.
+    pub async fn accepted(&self, body: &str, contract: &str, delta: i64) -> OrderIntent {
         let response = self.app.post_webhook(&self.webhook_url, body).await;
         assert_eq!(response.status(), 200);
         let answer: serde_json::Value = response.json().await.unwrap();
@@ -104,15 +112,13 @@ impl Execution {
         let price = answer["position"]["last_price"]
             .as_str()
             .map(|p| p.parse().unwrap());
-        self.enqueue(&[OrderIntent {
+        OrderIntent {
             recorder_id: self.recorder,
             signal_id,
             contract: contract.to_owned(),
             delta,
             price,
-        }])
-        .await;
-        signal_id
+        }
     }
 
     pub async fn enqueue(&self, intents: &[OrderIntent]) -> u64 {

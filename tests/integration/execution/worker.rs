@@ -1,54 +1,128 @@
 //! The apalis worker: an order queued in a committed transaction reaches the fake without
-//! any sweep or poll (LISTEN/NOTIFY wake-up).
+//! any sweep or poll (LISTEN/NOTIFY wake-up); with two workers, per-account order holds.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jt_jobs::{SystemClock, WorkerConfig, run_worker};
 use jt_store::account_links::LinkSettings;
+use tokio::sync::oneshot;
 
-use super::support::{buy, set_up};
+use super::support::{Execution, buy, sell, set_up};
 
-#[tokio::test]
-async fn the_worker_wakes_on_commit_and_sends_the_order() {
-    let exec = set_up().await;
-    let account = exec.tradovate_account("live-wire").await;
-    exec.link(account, LinkSettings::default()).await;
+/// Starts a worker on the system clock; polling and sweeping far slower than any deadline
+/// below, so only the wake-up can deliver.
+fn start_worker(
+    exec: &Execution,
+    name: &str,
+) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let executor = Arc::new(jt_jobs::Executor::new(
         exec.app.store.clone(),
         exec.key.clone(),
         Arc::new(SystemClock),
         exec.executor_config(),
     ));
-    // Polling and sweeping far slower than the deadline below: only the wake-up can win.
     let config = WorkerConfig {
-        concurrency: 2,
+        concurrency: 4,
         poll_interval: Duration::from_secs(600),
         sweep_interval: Duration::from_secs(600),
     };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(run_worker(
-        "test-worker",
-        executor,
-        exec.app.store.job_queue_pool(),
-        config,
-        async move {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let pool = exec.app.store.job_queue_pool();
+    let name = name.to_owned();
+    let task = tokio::spawn(async move {
+        let _ = run_worker(&name, executor, pool, config, async move {
             let _ = stopped.await;
-        },
-    ));
-    // Let the first sweep (at start) pass and the listener connect.
+        })
+        .await;
+    });
+    (stop, task)
+}
+
+/// Waits until `listeners` sessions are LISTENing (a notification sent earlier is lost).
+async fn wait_for_listeners(exec: &Execution, listeners: i64) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let started = Instant::now();
-    exec.signal(&buy(1, "25600"), "NQZ6", 1).await;
-    while exec.fake.orders().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the order never reached the fake"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    loop {
+        let mut tx = exec.app.store.tenant(exec.user.id).await.unwrap();
+        let count: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where datname = current_database() and query ilike 'listen%'",
+        )
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        if count >= listeners {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the workers never listened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    eprintln!("signal → order at the fake: {:?}", started.elapsed());
-    assert_eq!(exec.fake.orders().len(), 1);
+}
+
+async fn wait_for_orders(exec: &Execution, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while exec.fake.orders().len() < count {
+        assert!(Instant::now() < deadline, "orders never reached the fake");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_worker_wakes_on_commit_and_sends_the_order() {
+    let exec = set_up().await;
+    let account = exec.tradovate_account("live-wire").await;
+    exec.link(account, LinkSettings::default()).await;
+    let (stop, worker) = start_worker(&exec, "test-worker");
+    wait_for_listeners(&exec, 1).await;
+    let mut latencies = Vec::new();
+    for i in 0..20i64 {
+        let intent = exec
+            .accepted(&buy(1, &format!("{}", 25600 + i)), "NQZ6", 1)
+            .await;
+        let started = Instant::now();
+        exec.enqueue(&[intent]).await;
+        wait_for_orders(&exec, usize::try_from(i + 1).unwrap()).await;
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    eprintln!(
+        "enqueue commit → order at the fake, 20 orders: p50 {:?}, max {:?}",
+        latencies[10], latencies[19]
+    );
+    assert_eq!(exec.fake.orders().len(), 20);
     let _ = stop.send(());
     let _ = worker.await;
+}
+
+#[tokio::test]
+async fn two_workers_keep_one_accounts_orders_in_signal_order() {
+    let exec = set_up().await;
+    let account = exec.tradovate_account("two-workers").await;
+    exec.link(account, LinkSettings::default()).await;
+    let (stop_a, a) = start_worker(&exec, "worker-a");
+    let (stop_b, b) = start_worker(&exec, "worker-b");
+    wait_for_listeners(&exec, 2).await;
+    let mut expected = Vec::new();
+    for i in 0..40i64 {
+        let price = format!("{}", 25600 + i);
+        let (body, delta) = if i % 2 == 0 {
+            (buy(1, &price), 1)
+        } else {
+            (sell(2, &price), -2)
+        };
+        expected.push(exec.signal(&body, "NQZ6", delta).await);
+    }
+    wait_for_orders(&exec, 40).await;
+    let sent: Vec<i64> = exec
+        .fake
+        .orders()
+        .iter()
+        .filter_map(|o| o.cl_ord_id.as_deref())
+        .map(|cl| cl.split('-').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(sent, expected, "in signal order, each once");
+    let _ = stop_a.send(());
+    let _ = stop_b.send(());
+    let _ = a.await;
+    let _ = b.await;
 }
