@@ -48,6 +48,48 @@ async fn add_paper_link_it_and_see_the_account_page() {
     assert_eq!(orders.status(), 200);
     assert!(orders.text().await.unwrap().contains("No orders yet"));
 
+    // A signal and its order (queued as ingest does) show in the log and on the account page.
+    let url = super::input_value(&page, "webhook-url");
+    let answer: serde_json::Value = app
+        .post_webhook(
+            &url,
+            r#"{"action":"buy","ticker":"NQZ6","quantity":1,"price":"25600"}"#,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut admin = app.store.admin("test").await.unwrap();
+    let email = jt_store::users::Email::parse("pages-exec@example.com").unwrap();
+    let (user, _) = jt_store::users::find_user_by_email(&mut admin, &email)
+        .await
+        .unwrap();
+    admin.commit().await.unwrap();
+    let mut tx = app.store.tenant(user).await.unwrap();
+    let intent = jt_store::orders::OrderIntent {
+        recorder_id: recorder.parse().unwrap(),
+        signal_id: answer["signal_id"].as_i64().unwrap(),
+        contract: "NQZ6".to_owned(),
+        delta: 1,
+        price: None,
+    };
+    jt_store::orders::enqueue_orders(tx.conn(), &[intent])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let page = get_recorder_html(&browser, &recorder).await;
+    assert!(
+        page.contains("status-queued"),
+        "the signal log shows its order"
+    );
+    let orders = browser
+        .get(&format!("/accounts/{account}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(orders.contains("buy 2 NQZ6"), "{orders}");
+
     // Another user sees none of it.
     let stranger = signed_up(&app, "stranger@example.com").await;
     assert_eq!(

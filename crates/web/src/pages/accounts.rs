@@ -308,10 +308,7 @@ pub(super) async fn get_account_orders(
             action: o.action,
             quantity: o.quantity,
             contract: o.contract,
-            status: serde_json::to_value(o.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            status: super::recorder_links::status_word(o.status),
             broker_order_id: o.broker_order_id.map(|b| b.to_string()).unwrap_or_default(),
             fill_price: o
                 .fill_price

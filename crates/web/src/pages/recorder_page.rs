@@ -149,12 +149,22 @@ async fn read_tables(
     let positions = list_positions(tx, id).await?;
     let (signals, older) = list_signals(tx, id, PAGE_SIZE, before).await?;
     let (trades, _) = list_trades(tx, id, PAGE_SIZE, None).await?;
+    let signal_ids: Vec<i64> = signals.iter().map(|row| row.id).collect();
+    let orders = jt_store::orders::orders_of_signals(tx, &signal_ids).await?;
+    let mut signals: Vec<SignalView> = signals
+        .into_iter()
+        .map(|row| SignalView::new(row, zone))
+        .collect();
+    for signal in &mut signals {
+        signal.orders = orders
+            .iter()
+            .filter(|o| o.signal_id == signal.id)
+            .map(|o| (o.account_id, super::recorder_links::status_word(o.status)))
+            .collect();
+    }
     Ok(Tables {
         positions: positions.iter().map(PositionView::new).collect(),
-        signals: signals
-            .into_iter()
-            .map(|row| SignalView::new(row, zone))
-            .collect(),
+        signals,
         older,
         trades: trades
             .iter()
