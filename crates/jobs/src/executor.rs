@@ -138,10 +138,11 @@ impl Executor {
         let broker = get_account(&mut tx, account).await?;
         if let Some(until) = broker.locked_until.filter(|until| *until > now) {
             let message = format!("the broker locked this account out until {until}");
-            let at = until.min(order.expires_at());
-            retry_order_at(&mut tx, order.id, at, &message, order.outcome_unknown, now).await?;
+            let step =
+                wait_or_give_up(&mut tx, &order, until, &message, order.outcome_unknown, now)
+                    .await?;
             tx.commit().await?;
-            return Ok(Step::Waiting);
+            return Ok(step);
         }
         match broker.kind {
             AccountKind::Paper => {
@@ -291,18 +292,14 @@ impl Executor {
                     message: message.clone(),
                 };
                 record_connection(&mut tx, broker.id, &outcome, now).await?;
-                let at = until.min(order.expires_at());
-                retry_order_at(&mut tx, order.id, at, &message, outcome_unknown, now).await?;
-                Step::Waiting
+                wait_or_give_up(&mut tx, order, until, &message, outcome_unknown, now).await?
             }
             ErrorClass::Retryable | ErrorClass::Ambiguous => {
                 let wait = error
                     .retry_after()
                     .unwrap_or_else(|| self.backoff(order.attempts));
-                let at = (now + chrono::Duration::from_std(wait).unwrap_or_default())
-                    .min(order.expires_at());
-                retry_order_at(&mut tx, order.id, at, &message, outcome_unknown, now).await?;
-                Step::Waiting
+                let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                wait_or_give_up(&mut tx, order, at, &message, outcome_unknown, now).await?
             }
         };
         tx.commit().await?;
@@ -369,6 +366,39 @@ impl Executor {
             }
         }
     }
+}
+
+/// Puts the order back until `at` (never past its expiry); an order already past its max
+/// delay ends instead — expired, or failed when its last send went unanswered (it may be at
+/// the broker) — so the queue behind it moves on.
+async fn wait_or_give_up(
+    tx: &mut jt_store::TenantTx,
+    order: &PendingOrder,
+    at: chrono::DateTime<chrono::Utc>,
+    message: &str,
+    outcome_unknown: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Step, JobError> {
+    if order.expires_at() > now {
+        let at = at.min(order.expires_at());
+        retry_order_at(tx, order.id, at, message, outcome_unknown, now).await?;
+        return Ok(Step::Waiting);
+    }
+    let finish = if outcome_unknown {
+        Finish {
+            status: OrderStatus::Failed,
+            broker_order_id: None,
+            fill_price: None,
+            detail: Some(format!(
+                "the last send went unanswered and the max delay passed before the broker \
+                 could be asked ({message}); check the order at the broker"
+            )),
+        }
+    } else {
+        expiry(order)
+    };
+    finish_order(tx, order.id, &finish, now).await?;
+    Ok(Step::Progress)
 }
 
 /// An order found at the broker: filled, or still working.

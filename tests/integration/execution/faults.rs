@@ -165,3 +165,33 @@ impl Execution {
         self.clock.now()
     }
 }
+
+#[tokio::test]
+async fn an_unanswered_order_behind_a_lock_out_fails_at_its_max_delay_and_frees_the_queue() {
+    let (exec, account) = one_order_with(FaultKind::Hang, 1).await;
+    exec.signal(&buy(1, "25601"), "NQZ6", 1).await;
+    let executor = exec.executor();
+    executor.run_due().await.unwrap();
+    // The lookup before the resend is locked out.
+    exec.fake.inject(
+        FaultRequest::on_orders("trader", FaultKind::TooManyRequests, 1).on_endpoint("order/list"),
+    );
+    exec.clock.advance(Duration::from_secs(1));
+    executor.run_due().await.unwrap();
+    exec.clock.advance(Duration::from_secs(61));
+    tokio::time::timeout(Duration::from_secs(20), executor.run_due())
+        .await
+        .expect("the queue does not spin")
+        .unwrap();
+    let orders = exec.orders(account).await;
+    assert_eq!(orders[0].status, OrderStatus::Failed);
+    assert!(
+        orders[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("check the order at the broker")
+    );
+    assert_eq!(orders[1].status, OrderStatus::Expired);
+    assert!(exec.fake.orders().is_empty());
+}

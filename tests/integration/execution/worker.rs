@@ -126,3 +126,64 @@ async fn two_workers_keep_one_accounts_orders_in_signal_order() {
     let _ = a.await;
     let _ = b.await;
 }
+
+/// Webhook + enqueue (what ingest will do in one transaction) for `count` signals, each
+/// buying 1; returns the sorted latencies.
+async fn timed_signals(exec: &Execution, from: i64, count: i64) -> Vec<Duration> {
+    let mut latencies = Vec::new();
+    for i in from..from + count {
+        let started = Instant::now();
+        exec.signal(&buy(1, &format!("{}", 25000 + i)), "NQZ6", 1)
+            .await;
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    latencies
+}
+
+#[tokio::test]
+async fn a_hanging_broker_slows_neither_signals_nor_tracking() {
+    let exec = set_up().await;
+    let account = exec.tradovate_account("down").await;
+    exec.link(account, LinkSettings::default()).await;
+    let (stop, worker) = start_worker(&exec, "worker-down");
+    wait_for_listeners(&exec, 1).await;
+    let up = timed_signals(&exec, 0, 100).await;
+    wait_for_orders(&exec, 100).await;
+    // From now on every order request hangs until the client's timeout.
+    exec.fake.inject(
+        jt_tradovate::fake::FaultRequest::on_orders(
+            "down",
+            jt_tradovate::fake::FaultKind::Hang,
+            100_000,
+        )
+        .on_endpoint("any"),
+    );
+    let down = timed_signals(&exec, 100, 200).await;
+    let p = |l: &[Duration], q: usize| l[(l.len() * q / 100).min(l.len() - 1)];
+    eprintln!(
+        "webhook + enqueue: broker up p50 {:?} p99 {:?}; broker hanging p50 {:?} p99 {:?}",
+        p(&up, 50),
+        p(&up, 99),
+        p(&down, 50),
+        p(&down, 99)
+    );
+    // Generous bound for a loaded machine: the hang (400 ms timeouts, retries) never shows.
+    assert!(p(&down, 99) < Duration::from_secs(1), "{down:?}");
+    let positions = exec
+        .app
+        .api_json(
+            &exec.user,
+            &format!("/api/v1/recorders/{}/positions", exec.recorder),
+        )
+        .await;
+    assert_eq!(positions[0]["quantity"], 300, "tracking is exact");
+    assert_eq!(positions[0]["signal_count"], 300);
+    assert_eq!(
+        exec.fake.orders().len(),
+        100,
+        "nothing placed while the broker hangs"
+    );
+    let _ = stop.send(());
+    let _ = worker.await;
+}
