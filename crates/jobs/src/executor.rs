@@ -131,7 +131,7 @@ impl Executor {
         }
         let expired = order.expires_at() <= now;
         if expired && !order.outcome_unknown {
-            finish_order(&mut tx, order.id, &expiry(&order), now).await?;
+            end(&mut tx, order.id, &expiry(&order), now).await?;
             tx.commit().await?;
             return Ok(Step::Progress);
         }
@@ -152,7 +152,7 @@ impl Executor {
                     fill_price: order.price,
                     detail: None,
                 };
-                finish_order(&mut tx, order.id, &filled, now).await?;
+                end(&mut tx, order.id, &filled, now).await?;
                 tx.commit().await?;
                 Ok(Step::Progress)
             }
@@ -228,7 +228,10 @@ impl Executor {
             order_type: "Market".to_owned(),
             is_automated: true,
         };
-        match client.place_order(&request).await {
+        let sending = std::time::Instant::now();
+        let placed = client.place_order(&request).await;
+        metrics::histogram!("jt_order_send_seconds").record(sending.elapsed().as_secs_f64());
+        match placed {
             Ok(broker_order_id) => {
                 let accepted = Finish {
                     status: OrderStatus::Accepted,
@@ -247,7 +250,7 @@ impl Executor {
 
     async fn finish(&self, user: UserId, order: i64, finish: &Finish) -> Result<Step, JobError> {
         let mut tx = self.store.tenant(user).await?;
-        finish_order(&mut tx, order, finish, self.clock.now()).await?;
+        end(&mut tx, order, finish, self.clock.now()).await?;
         tx.commit().await?;
         Ok(Step::Progress)
     }
@@ -263,6 +266,13 @@ impl Executor {
     ) -> Result<Step, JobError> {
         let now = self.clock.now();
         let message = error.to_string();
+        let class = match error.class() {
+            ErrorClass::Retryable => "retryable",
+            ErrorClass::LockedOut => "locked_out",
+            ErrorClass::Final => "final",
+            ErrorClass::Ambiguous => "ambiguous",
+        };
+        metrics::counter!("jt_broker_errors_total", "class" => class).increment(1);
         tracing::info!(order = order.id, account = %broker.id, %message, "order not sent");
         let mut tx = self.store.tenant(user).await?;
         let step = match error.class() {
@@ -277,7 +287,7 @@ impl Executor {
                     fill_price: None,
                     detail: Some(message.clone()),
                 };
-                finish_order(&mut tx, order.id, &finish, now).await?;
+                end(&mut tx, order.id, &finish, now).await?;
                 if !matches!(error, TradovateError::Rejected { .. }) {
                     record_connection(&mut tx, broker.id, &ConnectionOutcome::Failed(message), now)
                         .await?;
@@ -368,6 +378,18 @@ impl Executor {
     }
 }
 
+/// Ends an order in a final state, counted in `jt_orders_finished_total{status}`.
+async fn end(
+    tx: &mut jt_store::TenantTx,
+    order: i64,
+    finish: &Finish,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), JobError> {
+    finish_order(tx, order, finish, now).await?;
+    metrics::counter!("jt_orders_finished_total", "status" => finish.status.as_str()).increment(1);
+    Ok(())
+}
+
 /// Puts the order back until `at` (never past its expiry); an order already past its max
 /// delay ends instead — expired, or failed when its last send went unanswered (it may be at
 /// the broker) — so the queue behind it moves on.
@@ -397,7 +419,7 @@ async fn wait_or_give_up(
     } else {
         expiry(order)
     };
-    finish_order(tx, order.id, &finish, now).await?;
+    end(tx, order.id, &finish, now).await?;
     Ok(Step::Progress)
 }
 

@@ -121,6 +121,21 @@ pub enum OrderStatus {
     Expired,
 }
 
+impl OrderStatus {
+    /// The stored (and shown) word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Accepted => "accepted",
+            Self::Filled => "filled",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+        }
+    }
+}
+
 /// An order as the lists show it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {

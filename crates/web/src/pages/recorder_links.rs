@@ -149,15 +149,5 @@ pub(super) async fn post_unlink(
 
 /// An order state as the pages write it (and as its CSS class is named).
 pub(super) fn status_word(status: jt_store::orders::OrderStatus) -> String {
-    use jt_store::orders::OrderStatus;
-    match status {
-        OrderStatus::Queued => "queued",
-        OrderStatus::Sent => "sent",
-        OrderStatus::Accepted => "accepted",
-        OrderStatus::Filled => "filled",
-        OrderStatus::Rejected => "rejected",
-        OrderStatus::Failed => "failed",
-        OrderStatus::Expired => "expired",
-    }
-    .to_owned()
+    status.as_str().to_owned()
 }
