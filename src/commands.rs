@@ -9,8 +9,8 @@ use jt_store::{Database, DbConfig, SecretKey, api_tokens};
 use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
-    Cli, Command, ExecutionArgs, FakeTradovateArgs, GlobalArgs, RecorderCommand, ServeArgs,
-    TokenCommand, UserCommand,
+    BenchCommand, Cli, Command, ExecutionArgs, FakeTradovateArgs, GlobalArgs, RecorderCommand,
+    ServeArgs, TokenCommand, UserCommand,
 };
 
 /// Actor name in the audit log for command-line operations.
@@ -41,6 +41,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             rebuild_recorder(&db, &id, fix).await
         }
         Command::FakeTradovate(args) => fake_tradovate(&args).await,
+        Command::Bench(BenchCommand::Orders { rate, seconds }) => {
+            crate::bench_orders::bench_orders(&db, secret_key, rate, seconds).await
+        }
     };
     let closed = db.close().await.context("closing the database");
     result.and(closed)

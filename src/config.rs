@@ -74,6 +74,22 @@ pub enum Command {
     Recorder(RecorderCommand),
     /// Run a fake Tradovate (REST base URL http://ADDR/v1) for tests and demos; no database.
     FakeTradovate(FakeTradovateArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Signal → order at a fake Tradovate: p50/p99 at a fixed rate (writes bench/results/).
+    Orders {
+        /// Signals per second.
+        #[arg(long, default_value_t = 50)]
+        rate: u32,
+        /// For how long.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
 }
 
 #[derive(Debug, Args)]
