@@ -13,8 +13,8 @@ use jt_web::metrics::endpoint::{MetricsConfig, serve_separately as serve_metrics
 use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
-    BenchCommand, Cli, Command, GlobalArgs, RecorderCommand, SecretKeySource, ServeArgs,
-    TokenCommand, UserCommand,
+    BenchCommand, Cli, Command, ExecutionArgs, FakeTradovateArgs, GlobalArgs, RecorderCommand,
+    SecretKeySource, ServeArgs, TokenCommand, UserCommand,
 };
 
 /// Actor name in the audit log for command-line operations.
@@ -25,6 +25,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Bench(BenchCommand::Ingest(args)) = &cli.command {
         jt_bench::run_ingest(args, cli.global.pg_bin_dir.as_deref()).await?;
         return Ok(());
+    }
+    if let Command::FakeTradovate(args) = &cli.command {
+        return fake_tradovate(args).await;
     }
     let config = db_config(&cli.global)?;
     // Only `migrate` may use the schema owner; everything else runs as the application role
@@ -37,8 +40,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let secret_key = config.secret_key.clone();
     // Close (and stop the embedded cluster we started) whatever the command's outcome.
     let result = match cli.command {
-        // No background workers exist yet: `serve` (web + workers) and `web` are the same.
-        Command::Serve(args) | Command::Web(args) => serve(&db, secret_key, args).await,
+        Command::Serve(args) => serve(&db, secret_key, args, Workers::Run).await,
+        Command::Web(args) => serve(&db, secret_key, args, Workers::Elsewhere).await,
+        Command::Worker(args) => worker(&db, secret_key, &args).await,
         Command::Migrate => {
             eprintln!("migrations applied");
             Ok(())
@@ -59,7 +63,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recorder(RecorderCommand::Rebuild { id, fix }) => {
             rebuild_recorder(&db, &id, fix).await
         }
-        Command::Bench(_) => unreachable!("benchmarks return before the database is opened"),
+        Command::Bench(BenchCommand::Orders { rate, seconds }) => {
+            crate::bench_orders::bench_orders(&db, secret_key, rate, seconds).await
+        }
+        Command::Bench(BenchCommand::Ingest(_)) | Command::FakeTradovate(_) => {
+            unreachable!("these return before the database is opened")
+        }
     };
     let closed = db.close().await.context("closing the database");
     result.and(closed)
@@ -84,7 +93,21 @@ fn db_config(global: &GlobalArgs) -> anyhow::Result<DbConfig> {
     })
 }
 
-async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow::Result<()> {
+/// Whether this process also runs the order worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workers {
+    /// `serve`: web and worker in one process (one machine).
+    Run,
+    /// `web`: workers run as their own processes.
+    Elsewhere,
+}
+
+async fn serve(
+    db: &Database,
+    secret_key: SecretKey,
+    args: ServeArgs,
+    workers: Workers,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| {
@@ -101,9 +124,10 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
         .to_owned();
     let config = WebConfig {
         base_url: base_url.clone(),
-        secret_key,
+        secret_key: secret_key.clone(),
         trusted_proxies: args.trusted_proxies,
     };
+    let execution = execution_config(&args.execution);
     let metrics = MetricsConfig {
         token: args.metrics_token.filter(|token| !token.is_empty()),
         separate_listener: args.metrics_bind.is_some(),
@@ -112,7 +136,9 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
         Some(bind) => Some(spawn_metrics_listener(bind, metrics.clone()).await?),
         None => None,
     };
-    let state = AppState::new(db.store().clone(), config).with_metrics(metrics);
+    let state = AppState::new(db.store().clone(), config)
+        .with_metrics(metrics)
+        .with_execution(execution.clone());
     let app = Application::from_listener(listener, state);
     tracing::info!("listening on http://{address}");
     eprintln!("Just.Trades is listening on http://{address} (public URL {base_url})");
@@ -126,7 +152,23 @@ async fn serve(db: &Database, secret_key: SecretKey, args: ServeArgs) -> anyhow:
     admin.commit().await?;
     let session_cleanup = jt_web::spawn_expired_session_cleanup(db.store());
     let signal_stats = jt_web::spawn_signal_stats_folding(db.store());
+    // On one machine the worker runs beside the web server and stops when the server does.
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = (workers == Workers::Run).then(|| {
+        tokio::spawn(run_worker(
+            db.store().clone(),
+            secret_key,
+            execution,
+            async move {
+                let _ = worker_stopped.await;
+            },
+        ))
+    });
     let served = app.serve(shutdown_signal()).await;
+    let _ = stop_worker.send(());
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     session_cleanup.abort();
     signal_stats.abort();
     if let Some(metrics_server) = metrics_server {
@@ -327,4 +369,75 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+fn execution_config(args: &ExecutionArgs) -> jt_jobs::ExecutorConfig {
+    jt_jobs::ExecutorConfig {
+        urls: jt_jobs::BrokerUrls {
+            demo: args.tradovate_demo_url.clone(),
+            live: args.tradovate_live_url.clone(),
+        },
+        ..jt_jobs::ExecutorConfig::default()
+    }
+}
+
+/// Runs the order worker until `shutdown`.
+async fn run_worker(
+    store: jt_store::Store,
+    secret_key: SecretKey,
+    execution: jt_jobs::ExecutorConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pool = store.job_queue_pool();
+    let executor = std::sync::Arc::new(jt_jobs::Executor::new(
+        store,
+        secret_key,
+        std::sync::Arc::new(jt_jobs::SystemClock),
+        execution,
+    ));
+    // apalis keeps workers by name: one per process.
+    let name = format!("jt-worker-{}-{}", std::process::id(), instance_suffix());
+    jt_jobs::run_worker(
+        &name,
+        executor,
+        pool,
+        jt_jobs::WorkerConfig::default(),
+        shutdown,
+    )
+    .await
+    .context("the order worker stopped")?;
+    Ok(())
+}
+
+fn instance_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("{nanos:x}")
+}
+
+async fn worker(db: &Database, secret_key: SecretKey, args: &ExecutionArgs) -> anyhow::Result<()> {
+    eprintln!("order worker running (Ctrl-C to stop)");
+    run_worker(
+        db.store().clone(),
+        secret_key,
+        execution_config(args),
+        shutdown_signal(),
+    )
+    .await
+}
+
+/// Serves the fake Tradovate until Ctrl-C or SIGTERM.
+async fn fake_tradovate(args: &FakeTradovateArgs) -> anyhow::Result<()> {
+    let fake = jt_tradovate::fake::FakeTradovate::bind(args.bind, Default::default())
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    eprintln!(
+        "fake Tradovate at {} (GET /_fake/orders, POST /_fake/faults)",
+        fake.base_url()
+    );
+    fake.run_until(shutdown_signal()).await;
+    Ok(())
 }

@@ -114,6 +114,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the web server only (production: the `web` process; never migrates).
     Web(ServeArgs),
+    /// Run only the order worker (execution jobs); several may run at once.
+    Worker(ExecutionArgs),
     /// Apply database migrations as the schema owner (DATABASE_URL) and exit; production's
     /// release command.
     Migrate,
@@ -134,6 +136,8 @@ pub enum Command {
     /// Benchmarks against a server on a fresh embedded cluster (results in bench/results/).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run a fake Tradovate (REST base URL http://ADDR/v1) for tests and demos; no database.
+    FakeTradovate(FakeTradovateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +145,22 @@ pub enum BenchCommand {
     /// Webhook throughput and latency vs pgbench tpcb-like on the same cluster; --burst for a
     /// bar-close burst, --hangup for senders that hang up. Ignores DATABASE_URL.
     Ingest(jt_bench::IngestArgs),
+    /// Signal → order at a fake Tradovate: p50/p99 at a fixed rate (writes bench/results/).
+    Orders {
+        /// Signals per second.
+        #[arg(long, default_value_t = 50)]
+        rate: u32,
+        /// For how long.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FakeTradovateArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub bind: SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,6 +196,27 @@ pub struct ServeArgs {
     /// Require `Authorization: Bearer <token>` on /metrics (open when unset).
     #[arg(long, env = "JT_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+}
+
+/// Where orders go.
+#[derive(Debug, Clone, Args)]
+pub struct ExecutionArgs {
+    /// Tradovate demo REST base URL (point it at `justtrades fake-tradovate` to try things).
+    #[arg(
+        long,
+        env = "JT_TRADOVATE_DEMO_URL",
+        default_value = "https://demo.tradovateapi.com/v1"
+    )]
+    pub tradovate_demo_url: String,
+    /// Tradovate live REST base URL.
+    #[arg(
+        long,
+        env = "JT_TRADOVATE_LIVE_URL",
+        default_value = "https://live.tradovateapi.com/v1"
+    )]
+    pub tradovate_live_url: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
 //! `justtrades`: the command line. Everything it does lives in the library crates.
 
+mod bench_orders;
 mod commands;
 mod config;
 mod logging;

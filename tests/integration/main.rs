@@ -14,6 +14,7 @@ mod cli;
 mod dashboards;
 mod deployment;
 mod embedded_cluster;
+mod execution;
 mod health;
 mod hostile_input;
 mod ingest;

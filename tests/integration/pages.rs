@@ -2,6 +2,7 @@
 //! This file holds the helpers (named after the routes they drive); the tests are in
 //! `pages/`.
 
+mod accounts;
 mod recorders;
 mod security;
 mod tokens;

@@ -51,3 +51,11 @@ uuid_id!(
     /// A bearer token for the JSON API.
     ApiTokenId
 );
+uuid_id!(
+    /// A broker account (paper or Tradovate) orders are sent to.
+    BrokerAccountId
+);
+uuid_id!(
+    /// A recorder→broker-account link (multiplier, enabled, max delay).
+    AccountLinkId
+);

@@ -6,10 +6,13 @@
 //! console and CLI, audited). A query that forgets the scope sees nothing.
 
 pub mod account;
+pub mod account_links;
 pub mod admin;
 pub mod api_tokens;
 mod app_role_check;
 pub mod apply_settings;
+pub mod broker_accounts;
+mod broker_credentials;
 pub mod embedded;
 mod error;
 pub mod exports;
@@ -17,6 +20,8 @@ mod ids;
 pub mod ingest;
 pub mod key_rotation;
 mod lookups;
+pub mod order_execution;
+pub mod orders;
 mod paging;
 pub mod password;
 pub mod performance;
@@ -38,8 +43,9 @@ pub mod users;
 pub mod webhook_token;
 
 pub use app_role_check::verify_app_role;
+pub use broker_credentials::BrokerCredentials;
 pub use error::StoreError;
-pub use ids::{ApiTokenId, RecorderId, UserId};
+pub use ids::{AccountLinkId, ApiTokenId, BrokerAccountId, RecorderId, UserId};
 pub use provision::{
     APP_ROLE, Access, DATABASE_NAME, Database, DbConfig, OWNER_ROLE, app_options,
     bootstrap_cluster, ensure_app_role, migrate,

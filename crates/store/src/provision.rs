@@ -304,6 +304,10 @@ pub async fn migrate(owner: &PgConnectOptions) -> Result<(), StoreError> {
         .application_name(APPLICATION_NAME)
         .connect()
         .await?;
+    // The job queue's schema first: our migration grants the application role on it.
+    apalis_postgres::PostgresStorage::migrations()
+        .run(&mut conn)
+        .await?;
     MIGRATOR.run(&mut conn).await?;
     conn.close().await?;
     Ok(())

@@ -75,6 +75,12 @@ impl Store {
         &self.pool
     }
 
+    /// The pool for the job queue (apalis, schema `apalis`, which holds no tenant data): apalis
+    /// takes a pool. Row-level security still hides every tenant row from it.
+    pub fn job_queue_pool(&self) -> PgPool {
+        self.pool.clone()
+    }
+
     /// Round trip to the database (readiness probe).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1").execute(&self.pool).await?;

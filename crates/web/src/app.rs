@@ -43,6 +43,8 @@ pub struct AppState {
     pub live: LiveEvents,
     /// Statistics and summaries of recorders whose trades have not changed.
     pub caches: PageCaches,
+    /// Where brokers are (connection tests of broker accounts).
+    pub execution: Arc<jt_jobs::ExecutorConfig>,
 }
 
 impl AppState {
@@ -63,6 +65,15 @@ impl AppState {
             auth: Arc::new(AuthState::default()),
             webhooks: InFlight::default(),
             metrics: Arc::new(MetricsConfig::default()),
+            execution: Arc::new(jt_jobs::ExecutorConfig::default()),
+        }
+    }
+
+    /// The same state with these broker URLs and timeouts (e.g. the fake Tradovate).
+    pub fn with_execution(self, execution: jt_jobs::ExecutorConfig) -> Self {
+        Self {
+            execution: Arc::new(execution),
+            ..self
         }
     }
 

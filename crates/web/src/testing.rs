@@ -15,6 +15,9 @@ use crate::client_ip::TrustedProxies;
 use crate::metrics::endpoint::MetricsConfig;
 use crate::{AppState, Application, ServerLimits, WebConfig};
 
+/// The `JT_SECRET_KEY` of test servers (a worker in the test needs it to open credentials).
+pub const TEST_SECRET_KEY: &[u8] = b"web-test-secret-key-0123456789abcdef";
+
 /// A running server for one test; it stops when this is dropped.
 pub struct TestApp {
     /// `http://127.0.0.1:{port}`.
@@ -86,6 +89,8 @@ pub struct TestSettings {
     pub trusted_proxies: TrustedProxies,
     /// Who may scrape `/metrics`.
     pub metrics: MetricsConfig,
+    /// Where brokers are (e.g. a fake Tradovate).
+    pub execution: jt_jobs::ExecutorConfig,
 }
 
 /// [`spawn_app`] with `/metrics` guarded or moved as `metrics` says.
@@ -110,6 +115,15 @@ pub async fn spawn_app_with_store(store: Store) -> TestApp {
     spawn(store, TestSettings::default()).await
 }
 
+/// [`spawn_app`] with brokers at these URLs (e.g. a fake Tradovate), for broker accounts.
+pub async fn spawn_app_with_execution(execution: jt_jobs::ExecutorConfig) -> TestApp {
+    spawn_app_with(TestSettings {
+        execution,
+        ..TestSettings::default()
+    })
+    .await
+}
+
 /// Logs to stderr when `TEST_LOG` is set (filter from `RUST_LOG`), once per test binary.
 pub fn init_test_tracing() {
     static INIT: std::sync::Once = std::sync::Once::new();
@@ -131,15 +145,13 @@ async fn spawn(store: Store, settings: TestSettings) -> TestApp {
     let address = format!("http://{}", listener.local_addr().expect("local addr"));
     let config = WebConfig {
         base_url: address.clone(),
-        secret_key: jt_store::SecretKey::from_bytes(
-            b"web-test-secret-key-0123456789abcdef".to_vec(),
-        )
-        .expect("test key"),
+        secret_key: jt_store::SecretKey::from_bytes(TEST_SECRET_KEY.to_vec()).expect("test key"),
         trusted_proxies: settings.trusted_proxies,
     };
     let state = AppState::with_ingest(store.clone(), config, settings.ingest)
         .with_auth_limits(settings.auth)
-        .with_metrics(settings.metrics);
+        .with_metrics(settings.metrics)
+        .with_execution(settings.execution);
     let ingest = state.ingest.clone();
     let app = Application::from_listener(listener, state).with_limits(settings.server);
     let (shutdown, stopped) = oneshot::channel::<()>();

@@ -13,6 +13,7 @@ use sqlx::types::Json;
 use super::decide::{Fate, GroupDecision, GroupFacts, Parsed, SignalRef, Verdict, decide_group};
 use super::records::{PositionRecord, SignalRecord, TradeRecord};
 use super::{IngestError, IngestOutcome, Rejection, SignalArrival};
+use crate::orders::{EXECUTION_QUEUE, OrderIntent};
 use crate::recorders::MAX_DUPLICATE_WINDOW_SECS;
 use crate::{RecorderId, Store, StoreError, UserId};
 
@@ -56,13 +57,33 @@ pub(crate) async fn run_batch(
             .bind(Json(&writes))
             .fetch_one(&mut *tx)
             .await?;
+    let ids: Vec<HashMap<(RecorderId, i64), i64>> = ids
+        .into_iter()
+        .map(|group| {
+            group
+                .into_iter()
+                .map(|(r, seq, id)| ((r, seq), id))
+                .collect()
+        })
+        .collect();
+    // The orders of accepted signals commit with them (SPEC §8), one round trip for all.
+    let orders: Vec<OrderGroup> = decisions
+        .iter()
+        .zip(&ids)
+        .filter_map(|((user, decision), ids)| OrderGroup::new(*user, decision, ids))
+        .collect();
+    if !orders.is_empty() {
+        sqlx::query("select enqueue_batch_orders($1, $2)")
+            .bind(Json(&orders))
+            .bind(EXECUTION_QUEUE)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
 
     let mut outcomes: Vec<Option<Result<IngestOutcome, IngestError>>> =
         arrivals.iter().map(|_| None).collect();
     for (((_, indices), (_, decision)), ids) in groups.iter().zip(decisions).zip(ids) {
-        let ids: HashMap<(RecorderId, i64), i64> =
-            ids.into_iter().map(|(r, seq, id)| ((r, seq), id)).collect();
         for (&index, verdict) in indices.iter().zip(decision.verdicts) {
             outcomes[index] = Some(outcome(verdict, arrivals[index].recorder(), &ids));
         }
@@ -222,6 +243,55 @@ impl PrepareGroup {
             })
             .collect();
         group
+    }
+}
+
+/// The orders one tenant group's accepted signals make (`enqueue_batch_orders`).
+#[derive(Debug, Serialize)]
+struct OrderGroup {
+    user_id: UserId,
+    intents: Vec<OrderIntent>,
+}
+
+impl OrderGroup {
+    /// `None` when no signal of the group changed a position in an executable contract.
+    fn new(
+        user_id: UserId,
+        decision: &GroupDecision,
+        ids: &HashMap<(RecorderId, i64), i64>,
+    ) -> Option<Self> {
+        let mut intents = Vec::new();
+        for legs in &decision.legs {
+            let Some(signal_id) = ids.get(&(legs.recorder, legs.seq)) else {
+                continue;
+            };
+            // A flip's exit and entry in one contract make one order of the full delta; a
+            // roll's exit and entry in two contracts stay two, exit first.
+            let mut by_contract: Vec<(String, i64)> = Vec::new();
+            for fill in legs.fills.iter() {
+                let Some(contract) = fill.contract else {
+                    continue;
+                };
+                let symbol = contract.tradovate_symbol();
+                match by_contract.iter_mut().find(|(c, _)| *c == symbol) {
+                    Some((_, delta)) => *delta += fill.quantity,
+                    None => by_contract.push((symbol, fill.quantity)),
+                }
+            }
+            intents.extend(
+                by_contract
+                    .into_iter()
+                    .filter(|(_, delta)| *delta != 0)
+                    .map(|(contract, delta)| OrderIntent {
+                        recorder_id: legs.recorder,
+                        signal_id: *signal_id,
+                        contract,
+                        delta,
+                        price: legs.price,
+                    }),
+            );
+        }
+        (!intents.is_empty()).then_some(Self { user_id, intents })
     }
 }
 

@@ -113,7 +113,6 @@ pub(crate) struct Touched {
 
 /// An accepted signal's fills, for execution.
 #[derive(Debug)]
-#[allow(dead_code, reason = "read by order execution, which lands next")]
 pub(crate) struct Legs {
     pub recorder: RecorderId,
     pub seq: i64,

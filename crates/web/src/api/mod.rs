@@ -1,7 +1,9 @@
 //! The JSON API `/api/v1` (SPEC §10): bearer tokens, no cookies, `{"error": …}` on failure.
 
+mod accounts;
 mod error;
 mod extract;
+mod links;
 mod recorder_exports;
 mod recorder_state;
 mod recorders;
@@ -51,4 +53,22 @@ pub fn router() -> Router<AppState> {
             "/api/v1/recorders/{id}/trades.csv",
             get(recorder_exports::trades_csv),
         )
+        .route(
+            "/api/v1/recorders/{id}/links",
+            post(links::create).get(links::list),
+        )
+        .route(
+            "/api/v1/recorders/{id}/links/{link_id}",
+            axum::routing::patch(links::patch).delete(links::delete),
+        )
+        .route(
+            "/api/v1/accounts",
+            post(accounts::create).get(accounts::list),
+        )
+        .route(
+            "/api/v1/accounts/{id}",
+            get(accounts::get).delete(accounts::delete),
+        )
+        .route("/api/v1/accounts/{id}/test", post(accounts::test))
+        .route("/api/v1/accounts/{id}/orders", get(accounts::orders))
 }

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use jt_engine::{Side, Stats, Trade};
+use jt_store::orders::orders_of_signals;
 use jt_store::signal_log::{SignalRow, list_signals};
 use jt_store::state::{all_trades, list_positions, list_trades, user_time_zone};
 use jt_store::{RecorderId, TenantTx, recorders};
@@ -28,7 +29,13 @@ pub struct Paging {
 }
 
 impl Paging {
-    fn limit(&self) -> Result<i64, ApiError> {
+    /// The `before` cursor.
+    pub fn before(&self) -> Option<i64> {
+        self.before
+    }
+
+    /// The checked `limit` (default 50).
+    pub fn limit(&self) -> Result<i64, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if (1..=MAX_LIMIT).contains(&limit) {
             Ok(limit)
@@ -76,8 +83,23 @@ pub async fn signals(
     let limit = paging.limit()?;
     let (mut tx, id) = owned_recorder(&state, user, &id).await?;
     let (rows, next): (Vec<SignalRow>, _) = list_signals(&mut tx, id, limit, paging.before).await?;
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    let orders = orders_of_signals(&mut tx, &ids).await?;
     tx.commit().await?;
-    Ok(Json(json!({ "signals": rows, "next": next })))
+    let signals: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let mut entry = json!(row);
+            let of_signal: Vec<Value> = orders
+                .iter()
+                .filter(|o| o.signal_id == row.id)
+                .map(|o| json!({ "id": o.id, "account_id": o.account_id, "status": o.status }))
+                .collect();
+            entry["orders"] = Value::Array(of_signal);
+            entry
+        })
+        .collect();
+    Ok(Json(json!({ "signals": signals, "next": next })))
 }
 
 /// A closed trade as the API shows it.

@@ -4,6 +4,7 @@
 //! users' ids and malformed ids are the same 404 page.
 
 mod account_settings;
+mod accounts;
 mod charts;
 mod dashboard;
 pub(crate) mod display;
@@ -12,6 +13,7 @@ mod home;
 mod live_fragments;
 mod recorder_exports;
 mod recorder_forms;
+mod recorder_links;
 mod recorder_page;
 mod recorder_stats;
 pub(crate) mod recorder_views;
@@ -87,6 +89,22 @@ pub fn router() -> Router<AppState> {
         .route(
             "/recorders/{id}/fragments/stats",
             get(live_fragments::stats),
+        )
+        .route(
+            "/accounts",
+            get(accounts::get_accounts).post(accounts::post_account),
+        )
+        .route("/accounts/{id}", get(accounts::get_account_orders))
+        .route("/accounts/{id}/test", post(accounts::post_test))
+        .route("/accounts/{id}/delete", post(accounts::post_delete))
+        .route("/recorders/{id}/links", post(recorder_links::post_link))
+        .route(
+            "/recorders/{id}/links/{link}/toggle",
+            post(recorder_links::post_toggle),
+        )
+        .route(
+            "/recorders/{id}/links/{link}/delete",
+            post(recorder_links::post_unlink),
         )
 }
 

@@ -50,6 +50,7 @@ pub(super) struct RecorderPage {
     range_query: String,
     settings: SettingsForm,
     settings_error: Option<String>,
+    links: super::recorder_links::RecorderLinks,
 }
 
 impl RecorderPage {
@@ -182,6 +183,7 @@ pub(super) async fn load_recorder_page(
     let log = read_signal_log(&mut tx, id, before, zone).await?;
     let trades = read_trades(&mut tx, id, trades_before, zone).await?;
     let stats = read_stats(state, &mut tx, id, query, zone).await?;
+    let links = super::recorder_links::RecorderLinks::load(&mut tx, id).await?;
     tx.commit().await?;
     Ok(RecorderPage {
         user,
@@ -204,6 +206,7 @@ pub(super) async fn load_recorder_page(
         range_query: query.range_query(),
         settings: SettingsForm::of(&recorder),
         settings_error: None,
+        links,
     })
 }
 
@@ -224,12 +227,22 @@ pub(super) async fn read_signal_log(
     zone: Tz,
 ) -> Result<SignalLog, PageError> {
     let (signals, older) = list_signals(tx, id, PAGE_SIZE, before).await?;
+    let signal_ids: Vec<i64> = signals.iter().map(|row| row.id).collect();
+    let orders = jt_store::orders::orders_of_signals(tx, &signal_ids).await?;
+    let mut signals: Vec<SignalView> = signals
+        .into_iter()
+        .map(|row| SignalView::new(row, zone))
+        .collect();
+    for signal in &mut signals {
+        signal.orders = orders
+            .iter()
+            .filter(|o| o.signal_id == signal.id)
+            .map(|o| (o.account_id, super::recorder_links::status_word(o.status)))
+            .collect();
+    }
     Ok(SignalLog {
         id,
-        signals: signals
-            .into_iter()
-            .map(|row| SignalView::new(row, zone))
-            .collect(),
+        signals,
         older,
         paged: before.is_some(),
     })

@@ -82,6 +82,7 @@ impl PositionView {
 
 /// One row of the signal log.
 pub(super) struct SignalView {
+    pub id: i64,
     pub seq: i64,
     pub received: String,
     pub status: &'static str,
@@ -94,6 +95,8 @@ pub(super) struct SignalView {
     pub detail: String,
     /// Applying it healed a missed or extra signal: marked in the log.
     pub resync: bool,
+    /// Its orders: (account id, status), filled in by the page.
+    pub orders: Vec<(jt_store::BrokerAccountId, String)>,
 }
 
 impl SignalView {
@@ -104,6 +107,7 @@ impl SignalView {
             .and_then(|ticker| Symbol::parse(ticker).ok())
             .map(|symbol| symbol.root.to_string());
         Self {
+            id: row.id,
             seq: row.seq,
             received: time(row.received_at, zone),
             resync: row.is_resync(),
@@ -117,6 +121,7 @@ impl SignalView {
                 .unwrap_or_default(),
             position_after: row.position_after.map(signed_quantity).unwrap_or_default(),
             detail: row.error.or(row.note).unwrap_or_default(),
+            orders: Vec::new(),
         }
     }
 }
