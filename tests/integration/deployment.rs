@@ -49,11 +49,12 @@ fn fly_toml_has_web_and_worker_processes_the_migrate_release_command_and_health_
         "{paths:?}"
     );
 
-    // The proxy stops at the server's own connection cap (ServerLimits' 2048).
+    // The proxy stops at the server's own connection cap.
+    let cap = i64::try_from(jt_web::ServerLimits::default().max_connections).unwrap();
     let concurrency = &service["concurrency"];
     assert_eq!(concurrency["type"], "connections");
-    assert_eq!(concurrency["hard_limit"], 2048);
-    assert!(concurrency["soft_limit"].as_i64().unwrap() < 2048);
+    assert_eq!(concurrency["hard_limit"].as_i64(), Some(cap));
+    assert!(concurrency["soft_limit"].as_i64().unwrap() < cap);
 
     let proxies = fly["env"]["JT_TRUSTED_PROXIES"].as_str().unwrap();
     assert!(

@@ -1,10 +1,9 @@
-//! Issue 10: live refresh. The `recorded_signals` trigger announces stored signals once per
-//! (user, recorder) of a statement; `/events` streams a user's own announcements only.
+//! Issue 10: live refresh. Ingest announces committed signals once per (user, recorder) of a
+//! batch; `/events` streams a user's own announcements only.
 
 use std::time::Duration;
 
 use jt_store::signal_events::{Heard, SignalEvent};
-use jt_store::testing::TestDb;
 use jt_web::testing::{spawn_app, spawn_app_with_store};
 
 use crate::pages::{PASSWORD, create_recorder, get_recorder_html, signed_up, webhook_url_in};
@@ -14,73 +13,47 @@ use crate::support::{TempDataDir, dedicated_store};
 const DEADLINE: Duration = Duration::from_secs(30);
 
 #[tokio::test]
-async fn one_notification_per_recorder_of_an_inserting_statement() {
-    let db = TestDb::new().await;
-    let store = &db.store;
-    let user = jt_store::users::create_user(
-        store,
-        &jt_store::users::Email::parse("notify@example.com").unwrap(),
-        &jt_store::password::Password::parse(PASSWORD).unwrap(),
-        jt_store::users::Role::User,
-    )
-    .await
-    .unwrap();
-    let key =
-        jt_store::SecretKey::from_bytes(b"live-test-secret-key-0123456789abcdef".to_vec()).unwrap();
-    let mut tx = store.tenant(user).await.unwrap();
-    let first = jt_store::recorders::create_recorder(&mut tx, &key, "one", 1)
-        .await
-        .unwrap()
-        .id;
-    let second = jt_store::recorders::create_recorder(&mut tx, &key, "two", 1)
-        .await
-        .unwrap()
-        .id;
-    tx.commit().await.unwrap();
-    let mut listener = store.listen_for_signals().await.unwrap();
-
-    // One statement, three signals of two recorders.
-    let insert = "insert into recorded_signals (user_id, recorder_id, seq, received_at, status, raw_body, body_sha256)
-                  select app_user_id(), r, s, now(), 'rejected', '', '' from unnest($1::uuid[], $2::bigint[]) as t(r, s)";
-    let mut tx = store.tenant(user).await.unwrap();
-    sqlx::query(insert)
-        .bind(vec![first, first, second])
-        .bind(vec![1_i64, 2, 1])
-        .execute(tx.conn())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    // Then one more for the first recorder alone: it must be the third notification.
-    let mut tx = store.tenant(user).await.unwrap();
-    sqlx::query(insert)
-        .bind(vec![first])
-        .bind(vec![3_i64])
-        .execute(tx.conn())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-
-    let mut heard = Vec::new();
-    while heard.len() < 3 {
-        match tokio::time::timeout(DEADLINE, listener.next())
-            .await
-            .expect("notified in time")
-            .unwrap()
-        {
-            Heard::Signals(event) => heard.push(event),
-            Heard::Reconnected => panic!("the listener should not reconnect here"),
-        }
-    }
+async fn committed_signals_are_announced_per_recorder() {
+    let app = spawn_app().await;
+    let user = app.create_user("notify@example.com").await;
+    let first = app.create_recorder(&user, "one").await;
+    let second = app.create_recorder(&user, "two").await;
+    let id = |r: &serde_json::Value| r["id"].as_str().unwrap().parse().unwrap();
+    let url = |r: &serde_json::Value| r["webhook_url"].as_str().unwrap().to_owned();
+    let mut listener = app.store.listen_for_signals().await.unwrap();
     let event = |recorder_id| SignalEvent {
-        user_id: user,
+        user_id: user.id,
         recorder_id,
     };
-    let mut statement = heard[..2].to_vec();
-    statement.sort_by_key(|e| e.recorder_id);
-    let mut expected = vec![event(first), event(second)];
-    expected.sort_by_key(|e| e.recorder_id);
-    assert_eq!(statement, expected, "one per recorder of the statement");
-    assert_eq!(heard[2], event(first));
+    let next =
+        async |listener: &mut jt_store::signal_events::SignalListener| match tokio::time::timeout(
+            DEADLINE,
+            listener.next(),
+        )
+        .await
+        .expect("notified in time")
+        .unwrap()
+        {
+            Heard::Signals(event) => event,
+            Heard::Reconnected => panic!("the listener should not reconnect here"),
+        };
+
+    for (recorder, body) in [(&first, "BUY 1 NQ1! @ 1"), (&second, "BUY 1 NQ1! @ 2")] {
+        assert_eq!(app.post_webhook(&url(recorder), body).await.status(), 200);
+    }
+    // Each batch announces each of its recorders once, after its commit.
+    let mut heard = std::collections::BTreeSet::new();
+    while heard.len() < 2 {
+        let event = next(&mut listener).await;
+        assert_eq!(event.user_id, user.id);
+        heard.insert(event);
+    }
+    assert_eq!(
+        heard,
+        [event(id(&first)), event(id(&second))]
+            .into_iter()
+            .collect()
+    );
 }
 
 #[tokio::test]

@@ -1,8 +1,12 @@
-//! Live refresh: the `jt_signals` notifications that the `recorded_signals` trigger sends at
-//! commit, once per (user, recorder) of an inserting statement. They carry ids only; whoever
-//! receives one re-reads what changed through a tenant transaction.
+//! Live refresh: the `jt_signals` notifications ingest sends after each batch commits, once
+//! per (user, recorder) of the batch. They carry ids only; whoever receives one re-reads what
+//! changed through a tenant transaction.
+//!
+//! They are sent after the commit, in a transaction of their own: a NOTIFY inside the ingest
+//! transaction would hold PostgreSQL's notification lock through that commit's WAL flush and
+//! so serialize every batch of every process.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
 
 use crate::{RecorderId, Store, StoreError, UserId};
@@ -11,7 +15,7 @@ use crate::{RecorderId, Store, StoreError, UserId};
 const CHANNEL: &str = "jt_signals";
 
 /// New signals were stored for this user's recorder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SignalEvent {
     /// The tenant.
     pub user_id: UserId,
@@ -36,6 +40,31 @@ pub struct SignalListener {
 }
 
 impl Store {
+    /// Tells every listening process that these recorders have new committed signals. Lost
+    /// on a crash (no WAL flush is waited for): live pages catch up at their next event or
+    /// reload.
+    pub async fn announce_signals(&self, events: &[SignalEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let payloads = events
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Corrupt(format!("signal event: {e}")))?;
+        let mut tx = self.unscoped_pool().begin().await?;
+        sqlx::query("set local synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("select pg_notify($1, payload) from unnest($2::text[]) as p(payload)")
+            .bind(CHANNEL)
+            .bind(payloads)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Starts listening for stored signals on a connection of its own.
     pub async fn listen_for_signals(&self) -> Result<SignalListener, StoreError> {
         let mut listener = PgListener::connect_with(self.unscoped_pool()).await?;

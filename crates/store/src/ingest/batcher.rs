@@ -5,7 +5,7 @@
 //! next one fills, so batches grow with load and no timer delays a lone signal. A recorder
 //! always hashes to the same shard, so its signals are written in arrival order.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ use super::admission::{Admission, AdmissionLimits, Refusal, Ticket};
 use super::batch::run_batch;
 use super::token_cache::{TokenCache, WebhookTarget};
 use super::{IngestError, IngestOutcome, Rejection, SignalArrival};
+use crate::signal_events::SignalEvent;
 use crate::{RecorderId, Store, StoreError};
 
 /// How ingest batches and admits.
@@ -279,6 +280,16 @@ async fn flush(
     };
     match result {
         Ok(outcomes) => {
+            let stored: BTreeSet<SignalEvent> = batch
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, outcome)| outcome.is_ok())
+                .map(|(pending, _)| SignalEvent {
+                    user_id: pending.arrival.user(),
+                    recorder_id: pending.arrival.recorder(),
+                })
+                .collect();
+            announce(&store, stored);
             for (pending, outcome) in batch.into_iter().zip(outcomes) {
                 if matches!(outcome, Err(IngestError::UnknownRecorder)) {
                     tokens.forget(&pending.arrival.target.token_hash);
@@ -364,6 +375,20 @@ async fn record_unprocessable(
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Live pages learn of committed signals without delaying anyone's answer.
+fn announce(store: &Store, events: BTreeSet<SignalEvent>) {
+    if events.is_empty() {
+        return;
+    }
+    let store = store.clone();
+    tokio::spawn(async move {
+        let events: Vec<SignalEvent> = events.into_iter().collect();
+        if let Err(error) = store.announce_signals(&events).await {
+            tracing::warn!(%error, "live pages were not told of new signals");
+        }
+    });
 }
 
 fn is_conflict(error: &StoreError) -> bool {
