@@ -105,6 +105,8 @@ impl TokenCache {
                 let Some(live) = cache.upgrade() else { return };
                 match listen(&store, &live).await {
                     Ok(()) => return,
+                    // Shutting down: nothing left to listen for.
+                    Err(_) if store.unscoped_pool().is_closed() => return,
                     Err(error) => {
                         // Notifications may have been missed while disconnected.
                         live.clear();
