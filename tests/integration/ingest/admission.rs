@@ -12,8 +12,10 @@ use super::{
 
 #[tokio::test]
 async fn a_flooding_user_gets_429_a_full_queue_503_and_admitted_signals_are_all_recorded() {
+    // One shard writing one batch at a time: everything waits behind the locked recorder.
     let app = spawn_app_with_ingest(IngestConfig {
         shards: 1,
+        batches_in_flight: 1,
         max_queued: 10,
         queue_floor: 10,
         per_user_in_flight: 6,
