@@ -2,20 +2,10 @@
 //! security-definer function that returns ids only.
 
 use crate::api_tokens::hash_api_token;
-use crate::webhook_token::webhook_token_hash;
 use crate::{ApiTokenId, RecorderId, Store, StoreError, UserId};
 
 impl Store {
-    /// The recorder and user behind a webhook token, if the token is live.
-    pub async fn webhook_recorder(
-        &self,
-        token: &str,
-    ) -> Result<Option<(RecorderId, UserId)>, StoreError> {
-        self.webhook_recorder_by_hash(&webhook_token_hash(token))
-            .await
-    }
-
-    /// [`Store::webhook_recorder`] by the token's hash.
+    /// The recorder and user behind a webhook token's hash, if the token is live.
     pub(crate) async fn webhook_recorder_by_hash(
         &self,
         token_hash: &[u8],

@@ -139,19 +139,21 @@ pub(crate) fn decide_group(
     let mut decision = GroupDecision::default();
     for parsed in signals {
         let target = &parsed.arrival.target;
+        let token_hash = hex::encode(&target.token_hash);
         // Locked only if its token still matches: a signal that raced a regenerate or a
         // delete finds no recorder.
-        let verdict =
-            match facts.recorders.iter().find(|r| {
-                r.id == target.recorder && r.token_hash == hex::encode(&target.token_hash)
-            }) {
-                None => Verdict::UnknownRecorder,
-                Some(recorder) => {
-                    let seq = state.next_seq(recorder);
-                    let fate = state.decide(facts, recorder, seq, parsed, &mut decision)?;
-                    Verdict::Stored { seq, fate }
-                }
-            };
+        let verdict = match facts
+            .recorders
+            .iter()
+            .find(|r| r.id == target.recorder && r.token_hash == token_hash)
+        {
+            None => Verdict::UnknownRecorder,
+            Some(recorder) => {
+                let seq = state.next_seq(recorder);
+                let fate = state.decide(facts, recorder, seq, parsed, &mut decision)?;
+                Verdict::Stored { seq, fate }
+            }
+        };
         decision.verdicts.push(verdict);
     }
     Ok(decision)
