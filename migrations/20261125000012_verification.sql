@@ -15,11 +15,12 @@ alter table broker_accounts
 create index broker_accounts_verification_due on broker_accounts (verification_due_at)
     where verification_enabled;
 
--- The latest outcome per account.
+-- The latest outcome per account: matched; settling (differs, not yet twice in a row);
+-- mismatched (a discrepancy is open); unavailable (the broker could not be asked).
 create table account_verifications (
     account_id uuid primary key,
     user_id uuid not null references users (id) on delete cascade,
-    status text not null check (status in ('matched', 'mismatched', 'unavailable')),
+    status text not null check (status in ('matched', 'settling', 'mismatched', 'unavailable')),
     -- Last time the broker answered.
     checked_at timestamptz,
     -- Since when the broker could not be reached (null once it answers again).
@@ -42,6 +43,8 @@ create table verification_contracts (
     expected bigint not null,
     actual bigint not null,
     mismatches integer not null default 0,
+    -- The first check of the current run of differences (a discrepancy's first_seen).
+    differs_since timestamptz,
     checked_at timestamptz not null,
     primary key (account_id, contract),
     foreign key (account_id, user_id) references broker_accounts (id, user_id) on delete cascade

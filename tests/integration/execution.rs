@@ -6,4 +6,5 @@ mod faults;
 mod ordering;
 mod queueing;
 mod support;
+mod verification;
 mod worker;

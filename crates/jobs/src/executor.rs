@@ -69,6 +69,16 @@ impl Executor {
         }
     }
 
+    /// The store it works on (shared with the verifier).
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Now, by its clock.
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     /// Runs every account with an order due now (the sweep, and "run pending jobs now" in
     /// tests). Returns how many accounts it looked at.
     pub async fn run_due(&self) -> Result<usize, JobError> {
@@ -325,7 +335,7 @@ impl Executor {
     }
 
     /// The cached client of the account, made from its stored credentials on first use.
-    async fn client(
+    pub(crate) async fn client(
         &self,
         user: UserId,
         broker: &BrokerAccount,
@@ -344,7 +354,7 @@ impl Executor {
     }
 
     /// The broker account to send to: stored by the connection test, or looked up now.
-    async fn broker_account(
+    pub(crate) async fn broker_account(
         &self,
         user: UserId,
         broker: &BrokerAccount,

@@ -1,10 +1,12 @@
 //! Background jobs for Just.Trades on apalis (PostgreSQL): order execution per broker account
-//! (SPEC §8). [`Executor`] does the work and can be driven directly ("run pending jobs now"
-//! in tests); [`run_worker`] runs it from the apalis queue with a sweep as the fallback.
+//! (SPEC §8) and broker verification (SPEC §9). [`Executor`] and [`Verifier`] do the work and
+//! can be driven directly ("run pending jobs now" in tests); [`run_worker`] runs them from
+//! the apalis queues, with a sweep and a scheduler.
 
 mod broker_connection;
 mod clock;
 mod executor;
+mod verifier;
 mod worker;
 
 pub use broker_connection::{
@@ -12,4 +14,5 @@ pub use broker_connection::{
 };
 pub use clock::{Clock, SystemClock, TestClock};
 pub use executor::{Executor, JobError};
-pub use worker::{ExecuteAccount, WorkerConfig, run_worker};
+pub use verifier::Verifier;
+pub use worker::{ExecuteAccount, VerifyAccount, WorkerConfig, run_worker};

@@ -70,12 +70,17 @@ pub struct BrokerAccount {
     pub locked_until: Option<DateTime<Utc>>,
     /// Last connection test or order.
     pub last_checked_at: Option<DateTime<Utc>>,
+    /// Whether the broker's positions are checked against the signals' (SPEC §9).
+    pub verification_enabled: bool,
+    /// Seconds between checks.
+    pub verification_interval_secs: i32,
     /// Created.
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, kind, environment, name, broker_account_name, broker_account_id, \
-    status, status_message, token_valid_until, locked_until, last_checked_at, created_at";
+pub(crate) const COLUMNS: &str = "id, kind, environment, name, broker_account_name, broker_account_id, \
+    status, status_message, token_valid_until, locked_until, last_checked_at, \
+    verification_enabled, verification_interval_secs, created_at";
 
 /// What a new account is.
 #[derive(Debug, Clone)]

@@ -40,6 +40,7 @@ mod tenant;
 pub mod testing;
 mod typed_text;
 pub mod users;
+pub mod verification;
 pub mod webhook_token;
 
 pub use app_role_check::verify_app_role;

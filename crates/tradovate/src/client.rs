@@ -181,6 +181,16 @@ impl TradovateClient {
         found.ok_or_else(|| TradovateError::NotFound(format!("contract {name}")))
     }
 
+    /// `GET /contract/items?ids=`: the contracts of these ids (positions name contracts by id).
+    pub async fn contracts(&self, ids: &[i64]) -> Result<Vec<Contract>, TradovateError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        self.authed(Call::get("/contract/items", &[("ids", &ids)]))
+            .await
+    }
+
     /// `GET /order/list`.
     pub async fn list_orders(&self) -> Result<Vec<Order>, TradovateError> {
         self.authed(Call::get("/order/list", &[])).await

@@ -26,6 +26,7 @@ fn start_worker(
         concurrency: 4,
         poll_interval: Duration::from_secs(600),
         sweep_interval: Duration::from_secs(600),
+        ..WorkerConfig::default()
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let pool = exec.app.store.job_queue_pool();

@@ -24,6 +24,7 @@ pub(crate) fn router(state: Arc<FakeState>) -> Router {
         .route("/v1/account/list", get(account_list))
         .route("/v1/position/list", get(position_list))
         .route("/v1/contract/find", get(contract_find))
+        .route("/v1/contract/items", get(contract_items))
         .route("/v1/order/placeorder", post(place_order))
         .route("/v1/order/list", get(order_list))
         .route("/v1/fill/list", get(fill_list))
@@ -230,6 +231,32 @@ async fn contract_find(
             name: query.name.clone(),
         })
         .into_response()
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct IdsQuery {
+    ids: String,
+}
+
+/// `ids` is a comma-separated list; unknown ids are left out, as Tradovate does.
+async fn contract_items(
+    State(state): Shared,
+    headers: HeaderMap,
+    reset: Option<Extension<ConnectionReset>>,
+    Query(query): Query<IdsQuery>,
+) -> Response {
+    authed(&state, &headers, "contract/items", reset, |state, _| {
+        let Ok(ids) = query
+            .ids
+            .split(',')
+            .map(|id| id.trim().parse::<i64>())
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return StatusCode::BAD_REQUEST.into_response();
+        };
+        Json(state.lock().contracts_of(&ids)).into_response()
     })
     .await
 }

@@ -9,7 +9,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::fake::faults::FaultRequest;
-use crate::model::{Account, Fill, Order, OrderAction, PlaceOrder, PlaceOrderResult, Position};
+use crate::model::{
+    Account, Contract, Fill, Order, OrderAction, PlaceOrder, PlaceOrderResult, Position,
+};
 
 /// How the fake behaves when no fault is injected.
 #[derive(Debug, Clone)]
@@ -133,6 +135,20 @@ impl Memory {
         let id = self.next_id();
         self.contracts.insert(symbol.to_owned(), id);
         id
+    }
+
+    pub(crate) fn contracts_of(&self, ids: &[i64]) -> Vec<Contract> {
+        let mut found: Vec<Contract> = self
+            .contracts
+            .iter()
+            .filter(|(_, id)| ids.contains(id))
+            .map(|(name, id)| Contract {
+                id: *id,
+                name: name.clone(),
+            })
+            .collect();
+        found.sort_by_key(|c| c.id);
+        found
     }
 
     /// Takes one use of the first fault matching this account and endpoint.

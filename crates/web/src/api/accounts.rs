@@ -86,6 +86,8 @@ pub struct AccountJson {
     token_valid_until: Option<DateTime<Utc>>,
     locked_until: Option<DateTime<Utc>>,
     last_checked_at: Option<DateTime<Utc>>,
+    verification: bool,
+    verification_interval_secs: i32,
     created_at: DateTime<Utc>,
 }
 
@@ -102,6 +104,8 @@ impl From<BrokerAccount> for AccountJson {
             token_valid_until: a.token_valid_until,
             locked_until: a.locked_until,
             last_checked_at: a.last_checked_at,
+            verification: a.verification_enabled,
+            verification_interval_secs: a.verification_interval_secs,
             created_at: a.created_at,
         }
     }

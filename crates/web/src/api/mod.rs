@@ -1,5 +1,6 @@
 //! The JSON API `/api/v1` (SPEC §10): bearer tokens, no cookies, `{"error": …}` on failure.
 
+mod account_verification;
 mod accounts;
 mod error;
 mod extract;
@@ -67,8 +68,14 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/api/v1/accounts/{id}",
-            get(accounts::get).delete(accounts::delete),
+            get(accounts::get)
+                .patch(account_verification::patch)
+                .delete(accounts::delete),
         )
         .route("/api/v1/accounts/{id}/test", post(accounts::test))
+        .route(
+            "/api/v1/accounts/{id}/verification",
+            get(account_verification::get),
+        )
         .route("/api/v1/accounts/{id}/orders", get(accounts::orders))
 }

@@ -1,0 +1,444 @@
+//! Broker verification against the fake Tradovate over HTTP: matching, a manual exit made at
+//! the broker (drift), orders still in flight (debounce), an unreachable broker, the
+//! schedule through the apalis worker, and the API's answers.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jt_jobs::{Clock, Verifier, WorkerConfig, run_worker};
+use jt_store::BrokerAccountId;
+use jt_store::account_links::LinkSettings;
+use jt_store::verification::{VerificationStatus, queue_due_verifications};
+use jt_tradovate::fake::{FaultKind, FaultRequest};
+use jt_tradovate::model::{OrderAction, PlaceOrder};
+use jt_tradovate::{ClientConfig, Credentials, TradovateClient};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use super::support::{Execution, buy, set_up};
+
+/// A Tradovate account `username` linked with multiplier 2, verification on.
+async fn verified_account(exec: &Execution, username: &str) -> BrokerAccountId {
+    let account = exec.tradovate_account(username).await;
+    exec.link(
+        account,
+        LinkSettings {
+            multiplier: Some(2),
+            ..LinkSettings::default()
+        },
+    )
+    .await;
+    let patched = patch_account(exec, account, json!({ "verification": true })).await;
+    assert_eq!(patched.status(), 200);
+    account
+}
+
+async fn patch_account(
+    exec: &Execution,
+    account: BrokerAccountId,
+    body: Value,
+) -> reqwest::Response {
+    exec.app
+        .api(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/accounts/{account}"),
+            &exec.user,
+        )
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn verification(exec: &Execution, account: BrokerAccountId) -> Value {
+    exec.app
+        .api_json(
+            &exec.user,
+            &format!("/api/v1/accounts/{account}/verification"),
+        )
+        .await
+}
+
+fn verifier(exec: &Execution) -> Verifier {
+    Verifier::new(Arc::new(exec.executor()))
+}
+
+/// What the user would do in Tradovate's own window: an order without our client order id.
+async fn manual_order(exec: &Execution, username: &str, action: OrderAction, qty: i64) {
+    let client = TradovateClient::new(
+        &exec.fake.base_url(),
+        Credentials {
+            username: username.to_owned(),
+            password: "demo-password".to_owned(),
+            app_id: "Just.Trades".to_owned(),
+            cid: "8".to_owned(),
+            sec: "secret".to_owned(),
+            device_id: None,
+        },
+        ClientConfig::default(),
+    )
+    .unwrap();
+    let accounts = client.list_accounts().await.unwrap();
+    let account = &accounts[0];
+    client
+        .place_order(&PlaceOrder {
+            account_spec: account.name.clone(),
+            account_id: account.id,
+            cl_ord_id: None,
+            action,
+            symbol: "NQZ6".to_owned(),
+            order_qty: qty,
+            order_type: "Market".to_owned(),
+            is_automated: false,
+        })
+        .await
+        .unwrap();
+}
+
+/// The recorder's NQ position by the signals.
+async fn signal_quantity(exec: &Execution) -> i64 {
+    let positions = exec
+        .app
+        .api_json(
+            &exec.user,
+            &format!("/api/v1/recorders/{}/positions", exec.recorder),
+        )
+        .await;
+    positions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["root"] == "NQ")
+        .map(|p| p["quantity"].as_i64().unwrap())
+        .unwrap_or(0)
+}
+
+/// One long signal executed: the signals and the broker both hold 2 NQZ6.
+async fn long_and_filled(exec: &Execution) {
+    exec.signal(&buy(1, "25600.25"), "NQZ6", 1).await;
+    exec.executor().run_due().await.unwrap();
+    assert_eq!(exec.fake.orders().len(), 1);
+}
+
+#[tokio::test]
+async fn a_broker_holding_what_the_signals_say_verifies_as_matched() {
+    let exec = set_up().await;
+    let account = verified_account(&exec, "matcher").await;
+    assert_eq!(verification(&exec, account).await["status"], "pending");
+    long_and_filled(&exec).await;
+
+    let status = verifier(&exec).verify(exec.user.id, account).await.unwrap();
+
+    assert_eq!(status, Some(VerificationStatus::Matched));
+    let seen = verification(&exec, account).await;
+    assert_eq!(seen["status"], "matched");
+    assert!(seen["checked_at"].is_string(), "{seen}");
+    assert_eq!(
+        seen["contracts"],
+        json!([{ "contract": "NQZ6", "expected": 2, "actual": 2 }])
+    );
+    assert_eq!(seen["discrepancies"], json!([]));
+}
+
+#[tokio::test]
+async fn a_manual_exit_at_the_broker_opens_a_discrepancy_at_the_second_check_and_tracking_stays() {
+    let exec = set_up().await;
+    let account = verified_account(&exec, "drifter").await;
+    long_and_filled(&exec).await;
+    let verifier = verifier(&exec);
+    verifier.verify(exec.user.id, account).await.unwrap();
+
+    manual_order(&exec, "drifter", OrderAction::Sell, 2).await;
+    exec.clock.advance(Duration::from_secs(60));
+    let first = verifier.verify(exec.user.id, account).await.unwrap();
+    let after_one = verification(&exec, account).await;
+    exec.clock.advance(Duration::from_secs(60));
+    let second = verifier.verify(exec.user.id, account).await.unwrap();
+    let after_two = verification(&exec, account).await;
+
+    assert_eq!(first, Some(VerificationStatus::Settling));
+    assert_eq!(
+        after_one["discrepancies"],
+        json!([]),
+        "one check is not enough"
+    );
+    assert_eq!(
+        after_one["contracts"],
+        json!([{ "contract": "NQZ6", "expected": 2, "actual": 0 }])
+    );
+    assert_eq!(second, Some(VerificationStatus::Mismatched));
+    assert_eq!(after_two["status"], "mismatched");
+    let open = &after_two["discrepancies"][0];
+    assert_eq!(open["contract"], "NQZ6");
+    assert_eq!(open["expected"], 2);
+    assert_eq!(open["actual"], 0);
+    assert!(open["closed_at"].is_null());
+    assert_eq!(
+        open["first_seen"], after_one["checked_at"],
+        "first seen at the first check"
+    );
+    assert_eq!(open["last_seen"], after_two["checked_at"]);
+    assert_eq!(
+        signal_quantity(&exec).await,
+        1,
+        "verification never changes tracking"
+    );
+    assert_eq!(exec.fake.orders().len(), 2, "nor sends anything");
+
+    // The user re-enters by hand: the next check matches and closes it.
+    manual_order(&exec, "drifter", OrderAction::Buy, 2).await;
+    exec.clock.advance(Duration::from_secs(60));
+    let third = verifier.verify(exec.user.id, account).await.unwrap();
+    let after_three = verification(&exec, account).await;
+    assert_eq!(third, Some(VerificationStatus::Matched));
+    let closed = &after_three["discrepancies"][0];
+    assert_eq!(closed["closed_at"], after_three["checked_at"]);
+    assert_eq!(after_three["discrepancies"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_order_still_in_flight_settles_without_a_discrepancy() {
+    let exec = set_up().await;
+    let account = verified_account(&exec, "inflight").await;
+    // Queued by the signal, not yet sent: the broker is behind for one check.
+    exec.signal(&buy(1, "25600.25"), "NQZ6", 1).await;
+    let verifier = verifier(&exec);
+    let first = verifier.verify(exec.user.id, account).await.unwrap();
+    exec.executor().run_due().await.unwrap();
+    exec.clock.advance(Duration::from_secs(60));
+    let second = verifier.verify(exec.user.id, account).await.unwrap();
+
+    assert_eq!(first, Some(VerificationStatus::Settling));
+    assert_eq!(second, Some(VerificationStatus::Matched));
+    assert_eq!(
+        verification(&exec, account).await["discrepancies"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn a_position_the_signals_never_had_is_named_and_counted() {
+    let exec = set_up().await;
+    let account = verified_account(&exec, "stray").await;
+    // Only a manual trade: the signals expect nothing at all.
+    manual_order(&exec, "stray", OrderAction::Buy, 3).await;
+    let verifier = verifier(&exec);
+    verifier.verify(exec.user.id, account).await.unwrap();
+    exec.clock.advance(Duration::from_secs(60));
+    verifier.verify(exec.user.id, account).await.unwrap();
+
+    let seen = verification(&exec, account).await;
+    assert_eq!(
+        seen["contracts"],
+        json!([{ "contract": "NQZ6", "expected": 0, "actual": 3 }])
+    );
+    assert_eq!(seen["discrepancies"][0]["actual"], 3);
+}
+
+#[tokio::test]
+async fn an_unreachable_broker_is_unavailable_since_its_first_failure_and_nothing_else_changes() {
+    let exec = set_up().await;
+    let account = verified_account(&exec, "flaky").await;
+    long_and_filled(&exec).await;
+    let verifier = verifier(&exec);
+    verifier.verify(exec.user.id, account).await.unwrap();
+    let matched = verification(&exec, account).await;
+
+    exec.fake.inject(
+        FaultRequest::on_orders("flaky", FaultKind::ServerError, 2).on_endpoint("position/list"),
+    );
+    exec.clock.advance(Duration::from_secs(60));
+    let first = verifier.verify(exec.user.id, account).await.unwrap();
+    let down_once = verification(&exec, account).await;
+    exec.clock.advance(Duration::from_secs(60));
+    verifier.verify(exec.user.id, account).await.unwrap();
+    let down_twice = verification(&exec, account).await;
+
+    assert_eq!(first, Some(VerificationStatus::Unavailable));
+    assert_eq!(down_twice["status"], "unavailable");
+    assert!(down_once["unavailable_since"].is_string(), "{down_once}");
+    assert_eq!(
+        down_twice["unavailable_since"],
+        down_once["unavailable_since"]
+    );
+    assert!(
+        down_twice["message"].as_str().unwrap().contains("500"),
+        "{down_twice}"
+    );
+    // The last comparison and its time stay as the broker last answered.
+    assert_eq!(down_twice["checked_at"], matched["checked_at"]);
+    assert_eq!(down_twice["contracts"], matched["contracts"]);
+    assert_eq!(signal_quantity(&exec).await, 1);
+
+    exec.clock.advance(Duration::from_secs(60));
+    let back = verifier.verify(exec.user.id, account).await.unwrap();
+    assert_eq!(back, Some(VerificationStatus::Matched));
+    assert!(verification(&exec, account).await["unavailable_since"].is_null());
+    let statuses: Vec<String> = {
+        let mut tx = exec.app.store.tenant(exec.user.id).await.unwrap();
+        let rows = sqlx::query_scalar(
+            "select status from verification_snapshots where account_id = $1 order by id",
+        )
+        .bind(account)
+        .fetch_all(tx.conn())
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        rows
+    };
+    assert_eq!(
+        statuses,
+        ["matched", "unavailable", "unavailable", "matched"],
+        "a snapshot per check"
+    );
+}
+
+#[tokio::test]
+async fn the_api_refuses_bad_settings_paper_accounts_and_other_users_accounts() {
+    let exec = set_up().await;
+    let paper = exec.paper_account("Paper").await;
+    let real = exec.tradovate_account("settings").await;
+
+    let on_paper = patch_account(&exec, paper, json!({ "verification": true })).await;
+    assert_eq!(on_paper.status(), 422);
+    let body: Value = on_paper.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("paper"), "{body}");
+
+    let too_often = patch_account(
+        &exec,
+        real,
+        json!({ "verification": true, "verification_interval_secs": 5 }),
+    )
+    .await;
+    assert_eq!(too_often.status(), 422);
+    let body: Value = too_often.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("10 to 86400"),
+        "{body}"
+    );
+
+    let fine = patch_account(
+        &exec,
+        real,
+        json!({ "verification": true, "verification_interval_secs": 30 }),
+    )
+    .await;
+    assert_eq!(fine.status(), 200);
+    let account: Value = fine.json().await.unwrap();
+    assert_eq!(account["verification"], true);
+    assert_eq!(account["verification_interval_secs"], 30);
+
+    let other = exec.app.create_user("other@example.com").await;
+    let foreign = exec
+        .app
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/v1/accounts/{real}/verification"),
+            &other,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 404);
+}
+
+#[tokio::test]
+async fn checks_are_spread_over_the_interval_and_each_is_claimed_once() {
+    let exec = set_up().await;
+    let mut accounts = Vec::new();
+    for i in 0..30 {
+        let account = exec.tradovate_account(&format!("spread{i}")).await;
+        let patched = patch_account(
+            &exec,
+            account,
+            json!({ "verification": true, "verification_interval_secs": 60 }),
+        )
+        .await;
+        assert_eq!(patched.status(), 200);
+        accounts.push(account);
+    }
+    let mut tx = exec.app.store.tenant(exec.user.id).await.unwrap();
+    let offsets: Vec<f64> = sqlx::query_scalar(
+        "select extract(epoch from verification_due_at - now())::float8 from broker_accounts
+         where verification_enabled",
+    )
+    .fetch_all(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(offsets.len(), 30);
+    assert!(
+        offsets.iter().all(|o| (-5.0..=60.0).contains(o)),
+        "{offsets:?}"
+    );
+    let early = offsets.iter().filter(|o| **o < 30.0).count();
+    assert!(
+        (3..=27).contains(&early),
+        "spread, not bunched: {offsets:?}"
+    );
+
+    // Two schedulers at once, a full interval later: every account queued exactly once.
+    let later = exec.clock.now() + chrono::Duration::seconds(61);
+    let store = &exec.app.store;
+    let (a, b) = tokio::join!(
+        queue_due_verifications(store, later, 1000),
+        queue_due_verifications(store, later, 1000)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 30);
+    assert_eq!(
+        queue_due_verifications(store, later, 1000).await.unwrap(),
+        0
+    );
+}
+
+/// The whole path a user relies on: the worker's schedule (test clock), apalis jobs, the
+/// fake broker. A manual exit shows as a discrepancy within two intervals.
+#[tokio::test]
+async fn the_worker_finds_a_manual_exit_within_two_intervals() {
+    let exec = set_up().await;
+    let account = verified_account(&exec, "scheduled").await;
+    let patched = patch_account(&exec, account, json!({ "verification_interval_secs": 10 })).await;
+    assert_eq!(patched.status(), 200);
+    long_and_filled(&exec).await;
+    let executor = Arc::new(exec.executor());
+    let config = WorkerConfig {
+        poll_interval: Duration::from_millis(100),
+        verification_tick: Duration::from_millis(50),
+        ..WorkerConfig::default()
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let pool = exec.app.store.job_queue_pool();
+    let worker = tokio::spawn(async move {
+        let _ = run_worker("verify-test", executor, pool, config, async move {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+
+    exec.clock.advance(Duration::from_secs(10));
+    wait_for_status(&exec, account, "matched").await;
+    manual_order(&exec, "scheduled", OrderAction::Sell, 2).await;
+    exec.clock.advance(Duration::from_secs(10));
+    wait_for_status(&exec, account, "settling").await;
+    exec.clock.advance(Duration::from_secs(10));
+    wait_for_status(&exec, account, "mismatched").await;
+
+    let seen = verification(&exec, account).await;
+    assert_eq!(seen["discrepancies"][0]["expected"], 2);
+    assert_eq!(seen["discrepancies"][0]["actual"], 0);
+    assert_eq!(signal_quantity(&exec).await, 1);
+    let _ = stop.send(());
+    worker.await.unwrap();
+}
+
+async fn wait_for_status(exec: &Execution, account: BrokerAccountId, wanted: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = verification(exec, account).await;
+        if seen["status"] == wanted {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never {wanted}: {seen}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
