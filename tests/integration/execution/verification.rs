@@ -442,3 +442,72 @@ async fn wait_for_status(exec: &Execution, account: BrokerAccountId, wanted: &st
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn the_account_page_and_dashboard_show_signals_beside_broker_and_the_switch_works() {
+    let exec = set_up().await;
+    let account = verified_account(&exec, "pages").await;
+    long_and_filled(&exec).await;
+    manual_order(&exec, "pages", OrderAction::Sell, 2).await;
+    let verifier = verifier(&exec);
+    verifier.verify(exec.user.id, account).await.unwrap();
+    exec.clock.advance(Duration::from_secs(60));
+    verifier.verify(exec.user.id, account).await.unwrap();
+    let browser = exec.app.browser();
+    let login = browser
+        .post_login("exec@example.com", jt_web::testing::TEST_PASSWORD)
+        .await;
+    assert_eq!(login.status(), 303);
+
+    let page = browser
+        .get(&format!("/accounts/{account}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let dashboard = browser.get_home_html().await;
+
+    let differing_row = r#"<tr class="differs">
+      <td>NQZ6</td>
+      <td>2</td>
+      <td>0</td>"#;
+    assert!(page.contains("Broker verification"), "{page}");
+    assert!(page.contains(differing_row), "{page}");
+    assert!(
+        page.contains("<strong>open</strong>"),
+        "the discrepancy is listed: {page}"
+    );
+    assert!(page.contains("last verified"), "{page}");
+    assert!(dashboard.contains("<h2>Broker</h2>"), "{dashboard}");
+    assert!(dashboard.contains("open discrepancies: 1"), "{dashboard}");
+    assert!(dashboard.contains(differing_row), "{dashboard}");
+
+    let csrf = browser.csrf_token().await;
+    let too_often = browser
+        .post_form(
+            &format!("/accounts/{account}/verification"),
+            &[
+                ("csrf_token", &csrf),
+                ("enabled", "on"),
+                ("interval_secs", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(too_often.status(), 422);
+    assert!(
+        too_often
+            .text()
+            .await
+            .unwrap()
+            .contains("10 to 86400 seconds")
+    );
+    let off = browser
+        .post_form(
+            &format!("/accounts/{account}/verification"),
+            &[("csrf_token", &csrf), ("interval_secs", "60")],
+        )
+        .await;
+    assert_eq!(off.status(), 303);
+    assert_eq!(verification(&exec, account).await["status"], "off");
+    assert!(!browser.get_home_html().await.contains("<h2>Broker</h2>"));
+}

@@ -1,5 +1,6 @@
 //! `/accounts`: broker accounts (add paper or Tradovate, test the connection, status) and
-//! `/accounts/{id}`: the account's orders with their states and the broker's messages.
+//! `/accounts/{id}`: the account's broker verification and its orders with their states and
+//! the broker's messages.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -16,6 +17,7 @@ use jt_store::state::user_time_zone;
 use jt_store::{BrokerAccountId, BrokerCredentials, StoreError};
 use serde::Deserialize;
 
+use super::account_verification::{VerificationPanel, panel};
 use super::display::{self, sentence};
 use crate::AppState;
 use crate::auth::{AuthUser, CsrfToken};
@@ -215,7 +217,7 @@ pub(super) async fn post_account(
     }
 }
 
-fn account_id(raw: &str) -> Result<BrokerAccountId, PageError> {
+pub(super) fn account_id(raw: &str) -> Result<BrokerAccountId, PageError> {
     raw.parse().map_err(|_| PageError::NotFound)
 }
 
@@ -256,6 +258,8 @@ pub(super) struct AccountOrdersPage {
     user: AuthUser,
     csrf_token: CsrfToken,
     account: AccountView,
+    verification: VerificationPanel,
+    error: Option<String>,
     orders: Vec<OrderView>,
     older: Option<i64>,
     paged: bool,
@@ -294,9 +298,23 @@ pub(super) async fn get_account_orders(
         .filter(|raw| !raw.is_empty())
         .map(|raw| raw.parse::<i64>().map_err(|_| PageError::NotFound))
         .transpose()?;
+    account_page(&state, user, csrf_token, id, before, None).await
+}
+
+/// The account page: its orders (a page of them, older than `before`) and its verification.
+pub(super) async fn account_page(
+    state: &AppState,
+    user: AuthUser,
+    csrf_token: CsrfToken,
+    id: BrokerAccountId,
+    before: Option<i64>,
+    error: Option<String>,
+) -> Result<AccountOrdersPage, PageError> {
     let mut tx = state.store.tenant(user.user_id).await?;
     let zone = user_time_zone(&mut tx).await?;
-    let account = AccountView::new(get_account(&mut tx, id).await?, zone);
+    let stored = get_account(&mut tx, id).await?;
+    let verification = panel(&mut tx, &stored, zone).await?;
+    let account = AccountView::new(stored, zone);
     let (rows, older) = list_account_orders(&mut tx, id, 50, before).await?;
     tx.commit().await?;
     let orders = rows
@@ -325,6 +343,8 @@ pub(super) async fn get_account_orders(
         user,
         csrf_token,
         account,
+        verification,
+        error,
         orders,
         older,
         paged: before.is_some(),

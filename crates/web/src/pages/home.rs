@@ -1,4 +1,5 @@
-//! `GET /`: the dashboard of the user's recorders (see [`super::dashboard`]) and the "New recorder" form; `POST /recorders` creates one.
+//! `GET /`: the dashboard of the user's recorders (see [`super::dashboard`]), the broker
+//! verification of their accounts, and the "New recorder" form; `POST /recorders` creates one.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -6,9 +7,11 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use jt_store::state::user_time_zone;
 use jt_store::{RecorderId, StoreError, recorders};
 use serde::Deserialize;
 
+use super::account_verification::{VerificationPanel, verified_panels};
 use super::dashboard::{Dashboard, read_dashboard};
 use super::display::sentence;
 use super::form_values::whole_number;
@@ -22,6 +25,8 @@ pub(super) struct HomePage {
     user: AuthUser,
     csrf_token: CsrfToken,
     dashboard: Dashboard,
+    /// Accounts with verification on: Signals beside Broker.
+    broker: Vec<VerificationPanel>,
     form: NewRecorderForm,
     error: Option<String>,
 }
@@ -94,8 +99,13 @@ async fn home_page(
     form: NewRecorderForm,
     error: Option<String>,
 ) -> Result<HomePage, PageError> {
+    let mut tx = state.store.tenant(user.user_id).await?;
+    let zone = user_time_zone(&mut tx).await?;
+    let broker = verified_panels(&mut tx, zone).await?;
+    tx.commit().await?;
     Ok(HomePage {
         dashboard: read_dashboard(state, &user).await?,
+        broker,
         user,
         csrf_token,
         form,

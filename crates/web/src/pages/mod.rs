@@ -4,6 +4,7 @@
 //! users' ids and malformed ids are the same 404 page.
 
 mod account_settings;
+mod account_verification;
 mod accounts;
 mod charts;
 mod dashboard;
@@ -96,6 +97,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/accounts/{id}", get(accounts::get_account_orders))
         .route("/accounts/{id}/test", post(accounts::post_test))
+        .route(
+            "/accounts/{id}/verification",
+            post(account_verification::post_verification),
+        )
         .route("/accounts/{id}/delete", post(accounts::post_delete))
         .route("/recorders/{id}/links", post(recorder_links::post_link))
         .route(
