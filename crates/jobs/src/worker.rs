@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use apalis::prelude::*;
 use apalis_postgres::{Config, PostgresStorage};
+use jt_store::job_queue::prune_finished_jobs;
 use jt_store::orders::EXECUTION_QUEUE;
 use jt_store::verification::{VERIFICATION_QUEUE, queue_due_verifications};
 use jt_store::{BrokerAccountId, UserId};
@@ -53,6 +54,8 @@ pub struct VerifyAccount {
 
 /// Verification checks claimed per tick and process (the rest wait for the next tick).
 const VERIFICATIONS_PER_TICK: i32 = 200;
+/// How often finished jobs are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 impl Default for WorkerConfig {
     fn default() -> Self {
@@ -119,7 +122,11 @@ pub async fn run_worker(
         .data(Arc::new(Verifier::new(executor.clone())))
         .build(verify_account);
     let sweep = tokio::spawn(sweep(executor.clone(), config.sweep_interval));
-    let schedule = tokio::spawn(schedule_verifications(executor, config.verification_tick));
+    let schedule = tokio::spawn(schedule_verifications(
+        executor.clone(),
+        config.verification_tick,
+    ));
+    let prune = tokio::spawn(prune_jobs(executor));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop.send(true);
@@ -130,6 +137,7 @@ pub async fn run_worker(
     );
     sweep.abort();
     schedule.abort();
+    prune.abort();
     executed.and(verified)
 }
 
@@ -153,6 +161,19 @@ async fn sweep(executor: Arc<Executor>, every: Duration) {
         ticks.tick().await;
         if let Err(error) = executor.run_due().await {
             tracing::warn!(%error, "order sweep failed; retrying");
+        }
+    }
+}
+
+async fn prune_jobs(executor: Arc<Executor>) {
+    let mut ticks = tokio::time::interval(PRUNE_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match prune_finished_jobs(executor.store()).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "finished jobs deleted"),
+            Err(error) => tracing::warn!(%error, "finished jobs could not be deleted"),
         }
     }
 }

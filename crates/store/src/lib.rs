@@ -18,6 +18,7 @@ mod error;
 pub mod exports;
 mod ids;
 pub mod ingest;
+pub mod job_queue;
 pub mod key_rotation;
 mod lookups;
 pub mod order_execution;

@@ -511,3 +511,38 @@ async fn the_account_page_and_dashboard_show_signals_beside_broker_and_the_switc
     assert_eq!(verification(&exec, account).await["status"], "off");
     assert!(!browser.get_home_html().await.contains("<h2>Broker</h2>"));
 }
+
+#[tokio::test]
+async fn finished_jobs_are_deleted_after_an_hour_and_waiting_ones_never() {
+    let exec = set_up().await;
+    let pool = exec.app.store.job_queue_pool();
+    for (id, status, ended_ago) in [
+        ("old-done", "Done", Some(7200)),
+        ("old-killed", "Killed", Some(7200)),
+        ("recent-done", "Done", Some(60)),
+        ("waiting", "Pending", None),
+    ] {
+        sqlx::query(
+            "insert into apalis.jobs (id, job_type, job, status, done_at)
+             values ($1, 'jt_verify_account', '\x7b7d'::bytea, $2,
+                     now() - make_interval(secs => $3))",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(ended_ago.map(f64::from))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+
+    let deleted = jt_store::job_queue::prune_finished_jobs(&exec.app.store)
+        .await
+        .unwrap();
+
+    assert_eq!(deleted, 2);
+    let left: Vec<String> = sqlx::query_scalar("select id from apalis.jobs order by id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["recent-done", "waiting"]);
+}
