@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 
 use crate::broker_accounts::{AccountKind, BrokerAccount, COLUMNS, get_account};
@@ -63,7 +63,8 @@ impl VerificationSettings {
 
 /// Turns verification on or off for an account, or changes its interval. A newly enabled
 /// account gets its first check at a random point of the first interval (accounts enabled
-/// together do not fire together); a shorter interval brings a far-off check nearer.
+/// together do not fire together); a shorter interval brings a far-off check nearer. Turning
+/// it off forgets the latest state and closes open discrepancies.
 pub async fn set_verification(
     tx: &mut TenantTx,
     id: BrokerAccountId,
@@ -76,6 +77,9 @@ pub async fn set_verification(
              verify it against; turn verification on for a Tradovate account"
                 .to_owned(),
         ));
+    }
+    if !settings.enabled && account.verification_enabled {
+        forget_checks(tx, id).await?;
     }
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update broker_accounts set
@@ -98,7 +102,22 @@ pub async fn set_verification(
     .map_err(StoreError::from)
 }
 
-/// Contracts per contract the account should hold by the signals: Σ over its enabled links
+/// Verification turned off: the latest state and the runs of differing checks go (turned on
+/// again, it starts afresh rather than from a stale run), and open discrepancies close, as
+/// nobody watches them any more. Snapshots and closed discrepancies stay as history.
+async fn forget_checks(tx: &mut TenantTx, id: BrokerAccountId) -> Result<(), StoreError> {
+    sqlx::query(
+        "with contracts as (delete from verification_contracts where account_id = $1),
+              latest as (delete from account_verifications where account_id = $1)
+         update discrepancies set closed_at = now() where account_id = $1 and closed_at is null",
+    )
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The net position per contract the account should hold by the signals: Σ over its enabled links
 /// of the recorder's position × the link's multiplier. Non-zero only.
 pub async fn expected_positions(
     tx: &mut TenantTx,
@@ -172,6 +191,8 @@ pub async fn record_check(
     at: DateTime<Utc>,
     outcome: &CheckOutcome,
 ) -> Result<VerificationStatus, StoreError> {
+    // PostgreSQL keeps microseconds; times that travel as JSON must round the same way.
+    let at = at.trunc_subsecs(6);
     let status = match outcome {
         CheckOutcome::Reached(contracts) => record_reached(tx, account, at, contracts).await?,
         CheckOutcome::Unavailable(message) => {

@@ -377,18 +377,41 @@ async fn checks_are_spread_over_the_interval_and_each_is_claimed_once() {
         "spread, not bunched: {offsets:?}"
     );
 
-    // Two schedulers at once, a full interval later: every account queued exactly once.
-    let later = exec.clock.now() + chrono::Duration::seconds(61);
+    // Two schedulers at once, once every account is due: each queued exactly once, and its
+    // next check one interval after the one claimed (the phase is kept).
+    let before = due_times(&exec).await;
+    let later = *before.values().max().unwrap() + chrono::Duration::milliseconds(1);
     let store = &exec.app.store;
     let (a, b) = tokio::join!(
         queue_due_verifications(store, later, 1000),
         queue_due_verifications(store, later, 1000)
     );
     assert_eq!(a.unwrap() + b.unwrap(), 30);
-    assert_eq!(
-        queue_due_verifications(store, later, 1000).await.unwrap(),
-        0
-    );
+    let queued: i64 =
+        sqlx::query_scalar("select count(*) from apalis.jobs where job_type = 'jt_verify_account'")
+            .fetch_one(&exec.app.store.job_queue_pool())
+            .await
+            .unwrap();
+    assert_eq!(queued, 30);
+    let after = due_times(&exec).await;
+    for (account, due) in &before {
+        let next = (*due + chrono::Duration::seconds(60)).max(later);
+        assert_eq!(after[account], next);
+    }
+}
+
+async fn due_times(
+    exec: &Execution,
+) -> std::collections::HashMap<BrokerAccountId, chrono::DateTime<chrono::Utc>> {
+    let mut tx = exec.app.store.tenant(exec.user.id).await.unwrap();
+    let rows: Vec<(BrokerAccountId, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "select id, verification_due_at from broker_accounts where verification_enabled",
+    )
+    .fetch_all(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    rows.into_iter().collect()
 }
 
 /// The whole path a user relies on: the worker's schedule (test clock), apalis jobs, the
@@ -415,20 +438,41 @@ async fn the_worker_finds_a_manual_exit_within_two_intervals() {
         .await;
     });
 
-    exec.clock.advance(Duration::from_secs(10));
+    let first_due = advance_to_next_check(&exec, account).await;
     wait_for_status(&exec, account, "matched").await;
     manual_order(&exec, "scheduled", OrderAction::Sell, 2).await;
-    exec.clock.advance(Duration::from_secs(10));
+    let second_due = advance_to_next_check(&exec, account).await;
     wait_for_status(&exec, account, "settling").await;
-    exec.clock.advance(Duration::from_secs(10));
+    let third_due = advance_to_next_check(&exec, account).await;
     wait_for_status(&exec, account, "mismatched").await;
 
+    // Found at the second check after the exit, one interval apart each.
+    assert_eq!(second_due - first_due, chrono::Duration::seconds(10));
+    assert_eq!(third_due - second_due, chrono::Duration::seconds(10));
     let seen = verification(&exec, account).await;
     assert_eq!(seen["discrepancies"][0]["expected"], 2);
     assert_eq!(seen["discrepancies"][0]["actual"], 0);
     assert_eq!(signal_quantity(&exec).await, 1);
     let _ = stop.send(());
     worker.await.unwrap();
+}
+
+/// Moves the test clock just past the account's next check; returns when it was due.
+async fn advance_to_next_check(
+    exec: &Execution,
+    account: BrokerAccountId,
+) -> chrono::DateTime<chrono::Utc> {
+    let mut tx = exec.app.store.tenant(exec.user.id).await.unwrap();
+    let due: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("select verification_due_at from broker_accounts where id = $1")
+            .bind(account)
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    let ahead = (due - exec.clock.now()).to_std().unwrap_or_default();
+    exec.clock.advance(ahead + Duration::from_millis(100));
+    due
 }
 
 async fn wait_for_status(exec: &Execution, account: BrokerAccountId, wanted: &str) {
@@ -508,8 +552,21 @@ async fn the_account_page_and_dashboard_show_signals_beside_broker_and_the_switc
         )
         .await;
     assert_eq!(off.status(), 303);
-    assert_eq!(verification(&exec, account).await["status"], "off");
+    let switched_off = verification(&exec, account).await;
+    assert_eq!(switched_off["status"], "off");
+    assert!(
+        switched_off["discrepancies"][0]["closed_at"].is_string(),
+        "nobody watches an open discrepancy any more: {switched_off}"
+    );
     assert!(!browser.get_home_html().await.contains("<h2>Broker</h2>"));
+
+    // On again: a fresh start, not the old run of differing checks.
+    let on = patch_account(&exec, account, json!({ "verification": true })).await;
+    assert_eq!(on.status(), 200);
+    assert_eq!(verification(&exec, account).await["status"], "pending");
+    exec.clock.advance(Duration::from_secs(60));
+    let first = verifier.verify(exec.user.id, account).await.unwrap();
+    assert_eq!(first, Some(VerificationStatus::Settling));
 }
 
 #[tokio::test]
