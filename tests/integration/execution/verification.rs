@@ -220,8 +220,26 @@ async fn an_order_still_in_flight_settles_without_a_discrepancy() {
 async fn a_position_the_signals_never_had_is_named_and_counted() {
     let exec = set_up().await;
     let account = verified_account(&exec, "stray").await;
-    // Only a manual trade: the signals expect nothing at all.
-    manual_order(&exec, "stray", OrderAction::Buy, 3).await;
+    // Only a trade made by hand at the broker (the fake's own endpoint for it, after the
+    // account's first login): the signals expect nothing at all.
+    let tested = exec
+        .app
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/v1/accounts/{account}/test"),
+            &exec.user,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tested.status(), 200);
+    let manual = reqwest::Client::new()
+        .post(format!("http://{}/_fake/manual-order", exec.fake.address()))
+        .json(&json!({ "account": "stray", "symbol": "NQZ6", "action": "Buy", "qty": 3 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manual.status(), 200);
     let verifier = verifier(&exec);
     verifier.verify(exec.user.id, account).await.unwrap();
     exec.clock.advance(Duration::from_secs(60));

@@ -30,6 +30,7 @@ pub(crate) fn router(state: Arc<FakeState>) -> Router {
         .route("/v1/fill/list", get(fill_list))
         .route("/_fake/orders", get(fake_orders))
         .route("/_fake/faults", post(fake_faults))
+        .route("/_fake/manual-order", post(fake_manual_order))
         .route("/_fake/stats", get(fake_stats))
         .route("/_fake/expire-tokens", post(fake_expire_tokens))
         .with_state(state)
@@ -342,6 +343,40 @@ async fn fake_orders(State(state): Shared) -> Response {
 async fn fake_faults(State(state): Shared, Json(fault): Json<FaultRequest>) -> Response {
     state.lock().faults.push(fault);
     Json(json!({ "status": "ok" })).into_response()
+}
+
+/// `POST /_fake/manual-order` body: a trade made by hand in the broker's own window.
+#[derive(serde::Deserialize)]
+struct ManualOrder {
+    /// The login (account name) that made it.
+    account: String,
+    symbol: String,
+    action: crate::model::OrderAction,
+    qty: i64,
+}
+
+/// A market order placed by hand (no client order id, not automated), filled at once: what
+/// broker verification must notice.
+async fn fake_manual_order(State(state): Shared, Json(manual): Json<ManualOrder>) -> Response {
+    let mut memory = state.lock();
+    let Some(account) = memory.accounts.get(&manual.account).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "no such account: it exists after its first login" })),
+        )
+            .into_response();
+    };
+    let order = PlaceOrder {
+        account_spec: account.name.clone(),
+        account_id: account.id,
+        cl_ord_id: None,
+        action: manual.action,
+        symbol: manual.symbol,
+        order_qty: manual.qty,
+        order_type: "Market".to_owned(),
+        is_automated: false,
+    };
+    Json(memory.place(&account, &order, state.config.fill_price)).into_response()
 }
 
 async fn fake_stats(State(state): Shared) -> Json<Value> {
