@@ -58,9 +58,15 @@ impl Verifier {
             Err(Unreached(message)) => CheckOutcome::Unavailable(message),
         };
         let mut tx = store.tenant(user).await?;
-        let status = record_check(&mut tx, account, self.executor.now(), &outcome).await?;
-        tx.commit().await?;
-        Ok(Some(status))
+        match record_check(&mut tx, account, self.executor.now(), &outcome).await {
+            Ok(status) => {
+                tx.commit().await?;
+                Ok(Some(status))
+            }
+            // Deleted while the broker was being asked.
+            Err(jt_store::StoreError::NotFound(_)) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Asks the broker and compares, per contract held on either side.

@@ -193,6 +193,12 @@ pub async fn record_check(
 ) -> Result<VerificationStatus, StoreError> {
     // PostgreSQL keeps microseconds; times that travel as JSON must round the same way.
     let at = at.trunc_subsecs(6);
+    // Two checks of one account that overlap (a slow broker, a short interval) take turns.
+    sqlx::query("select 1 from broker_accounts where id = $1 for no key update")
+        .bind(account)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(StoreError::NotFound("account"))?;
     let status = match outcome {
         CheckOutcome::Reached(contracts) => record_reached(tx, account, at, contracts).await?,
         CheckOutcome::Unavailable(message) => {
