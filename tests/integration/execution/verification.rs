@@ -10,8 +10,6 @@ use jt_store::BrokerAccountId;
 use jt_store::account_links::LinkSettings;
 use jt_store::verification::{VerificationStatus, queue_due_verifications};
 use jt_tradovate::fake::{FaultKind, FaultRequest};
-use jt_tradovate::model::{OrderAction, PlaceOrder};
-use jt_tradovate::{ClientConfig, Credentials, TradovateClient};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -63,36 +61,18 @@ fn verifier(exec: &Execution) -> Verifier {
     Verifier::new(Arc::new(exec.executor()))
 }
 
-/// What the user would do in Tradovate's own window: an order without our client order id.
-async fn manual_order(exec: &Execution, username: &str, action: OrderAction, qty: i64) {
-    let client = TradovateClient::new(
-        &exec.fake.base_url(),
-        Credentials {
-            username: username.to_owned(),
-            password: "demo-password".to_owned(),
-            app_id: "Just.Trades".to_owned(),
-            cid: "8".to_owned(),
-            sec: "secret".to_owned(),
-            device_id: None,
-        },
-        ClientConfig::default(),
-    )
-    .unwrap();
-    let accounts = client.list_accounts().await.unwrap();
-    let account = &accounts[0];
-    client
-        .place_order(&PlaceOrder {
-            account_spec: account.name.clone(),
-            account_id: account.id,
-            cl_ord_id: None,
-            action,
-            symbol: "NQZ6".to_owned(),
-            order_qty: qty,
-            order_type: "Market".to_owned(),
-            is_automated: false,
-        })
+/// What the user would do in Tradovate's own window (after the account's first login): an
+/// order without our client order id, through the fake's endpoint for it.
+async fn manual_order(exec: &Execution, username: &str, action: &str, qty: i64) {
+    let placed = reqwest::Client::new()
+        .post(format!("http://{}/_fake/manual-order", exec.fake.address()))
+        .json(&json!({ "account": username, "symbol": "NQZ6", "action": action, "qty": qty }))
+        .send()
         .await
         .unwrap();
+    assert_eq!(placed.status(), 200);
+    let answer: Value = placed.json().await.unwrap();
+    assert!(answer["orderId"].is_i64(), "{answer}");
 }
 
 /// The recorder's NQ position by the signals.
@@ -148,7 +128,7 @@ async fn a_manual_exit_at_the_broker_opens_a_discrepancy_at_the_second_check_and
     let verifier = verifier(&exec);
     verifier.verify(exec.user.id, account).await.unwrap();
 
-    manual_order(&exec, "drifter", OrderAction::Sell, 2).await;
+    manual_order(&exec, "drifter", "Sell", 2).await;
     exec.clock.advance(Duration::from_secs(60));
     let first = verifier.verify(exec.user.id, account).await.unwrap();
     let after_one = verification(&exec, account).await;
@@ -186,7 +166,7 @@ async fn a_manual_exit_at_the_broker_opens_a_discrepancy_at_the_second_check_and
     assert_eq!(exec.fake.orders().len(), 2, "nor sends anything");
 
     // The user re-enters by hand: the next check matches and closes it.
-    manual_order(&exec, "drifter", OrderAction::Buy, 2).await;
+    manual_order(&exec, "drifter", "Buy", 2).await;
     exec.clock.advance(Duration::from_secs(60));
     let third = verifier.verify(exec.user.id, account).await.unwrap();
     let after_three = verification(&exec, account).await;
@@ -220,8 +200,7 @@ async fn an_order_still_in_flight_settles_without_a_discrepancy() {
 async fn a_position_the_signals_never_had_is_named_and_counted() {
     let exec = set_up().await;
     let account = verified_account(&exec, "stray").await;
-    // Only a trade made by hand at the broker (the fake's own endpoint for it, after the
-    // account's first login): the signals expect nothing at all.
+    // Only a trade made by hand at the broker: the signals expect nothing at all.
     let tested = exec
         .app
         .api(
@@ -233,13 +212,7 @@ async fn a_position_the_signals_never_had_is_named_and_counted() {
         .await
         .unwrap();
     assert_eq!(tested.status(), 200);
-    let manual = reqwest::Client::new()
-        .post(format!("http://{}/_fake/manual-order", exec.fake.address()))
-        .json(&json!({ "account": "stray", "symbol": "NQZ6", "action": "Buy", "qty": 3 }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(manual.status(), 200);
+    manual_order(&exec, "stray", "Buy", 3).await;
     let verifier = verifier(&exec);
     verifier.verify(exec.user.id, account).await.unwrap();
     exec.clock.advance(Duration::from_secs(60));
@@ -458,7 +431,7 @@ async fn the_worker_finds_a_manual_exit_within_two_intervals() {
 
     let first_due = advance_to_next_check(&exec, account).await;
     wait_for_status(&exec, account, "matched").await;
-    manual_order(&exec, "scheduled", OrderAction::Sell, 2).await;
+    manual_order(&exec, "scheduled", "Sell", 2).await;
     let second_due = advance_to_next_check(&exec, account).await;
     wait_for_status(&exec, account, "settling").await;
     let third_due = advance_to_next_check(&exec, account).await;
@@ -510,7 +483,7 @@ async fn the_account_page_and_dashboard_show_signals_beside_broker_and_the_switc
     let exec = set_up().await;
     let account = verified_account(&exec, "pages").await;
     long_and_filled(&exec).await;
-    manual_order(&exec, "pages", OrderAction::Sell, 2).await;
+    manual_order(&exec, "pages", "Sell", 2).await;
     let verifier = verifier(&exec);
     verifier.verify(exec.user.id, account).await.unwrap();
     exec.clock.advance(Duration::from_secs(60));
