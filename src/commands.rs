@@ -133,7 +133,7 @@ async fn serve(
         separate_listener: args.metrics_bind.is_some(),
     };
     let metrics_server = match args.metrics_bind {
-        Some(bind) => Some(spawn_metrics_listener(bind, metrics.clone()).await?),
+        Some(bind) => Some(spawn_metrics_listener(bind, metrics.clone(), db.store()).await?),
         None => None,
     };
     let state = AppState::new(db.store().clone(), config)
@@ -222,13 +222,15 @@ async fn rotate_secret_key(db: &Database, config: &DbConfig) -> anyhow::Result<(
 async fn spawn_metrics_listener(
     bind: std::net::SocketAddr,
     metrics: MetricsConfig,
+    store: &jt_store::Store,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let store = store.clone();
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind} for metrics (set JT_METRICS_BIND)"))?;
     eprintln!("metrics on http://{}/metrics", listener.local_addr()?);
     Ok(tokio::spawn(async move {
-        let served = serve_metrics_separately(listener, &metrics, std::future::pending()).await;
+        let served = serve_metrics_separately(listener, &metrics, store, std::future::pending()).await;
         if let Err(error) = served {
             tracing::error!(%error, "the metrics listener stopped");
         }
@@ -262,7 +264,9 @@ async fn disable_user(db: &Database, email: &str) -> anyhow::Result<()> {
 }
 
 async fn set_status(db: &Database, email: &str, status: UserStatus) -> anyhow::Result<()> {
-    let change = async |tx: &mut AdminTx, id| users::set_user_status(tx, id, status).await;
+    let change = async |tx: &mut AdminTx, id| {
+        users::set_user_status(tx, id, status).await.map(|_| ())
+    };
     let id = change_user(db, email, change).await?;
     eprintln!("user {email} ({id}) is now {}", status.as_str());
     Ok(())

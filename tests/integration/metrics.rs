@@ -186,8 +186,9 @@ async fn a_separate_metrics_listener_takes_metrics_off_the_main_one() {
         .unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let store = app.store.clone();
     let server = tokio::spawn(async move {
-        serve_separately(listener, &config, async move {
+        serve_separately(listener, &config, store, async move {
             let _ = stopped.await;
         })
         .await

@@ -12,9 +12,12 @@ use std::time::Duration;
 use jt_store::broker_accounts::{
     AccountKind, BrokerAccount, ConnectionOutcome, get_account, record_connection,
 };
+use jt_store::metric_names::{
+    BROKER_ERRORS_TOTAL, BrokerErrorKind, ORDER_LATENCY_SECONDS, ORDER_SEND_SECONDS, count_orders,
+};
 use jt_store::order_execution::{
-    Finish, PendingOrder, accounts_with_due_orders, finish_order, has_due_order, mark_sending,
-    oldest_unfinished_order, retry_order_at, try_lock_account,
+    Finish, PendingOrder, SendPermit, accounts_with_due_orders, finish_order, has_due_order,
+    mark_sending, oldest_unfinished_order, retry_order_at, try_lock_account,
 };
 use jt_store::orders::OrderStatus;
 use jt_store::{BrokerAccountId, SecretKey, Store, StoreError, UserId};
@@ -125,6 +128,12 @@ impl Executor {
             tx.commit().await?;
             return Ok(Step::Idle);
         };
+        if !order.owner_active {
+            // Queued just after the disable (which finished the rest): stale, never sent.
+            end(&mut tx, order.id, &owner_disabled(), now).await?;
+            tx.commit().await?;
+            return Ok(Step::Progress);
+        }
         if order.next_attempt_at.is_some_and(|at| at > now) {
             tx.commit().await?;
             return Ok(Step::Waiting);
@@ -212,8 +221,29 @@ impl Executor {
             return self.finish(user, order.id, &expiry(order)).await;
         }
         let mut tx = self.store.tenant(user).await?;
-        mark_sending(&mut tx, order.id, now).await?;
+        let permit = mark_sending(&mut tx, order.id, now).await?;
+        match permit {
+            SendPermit::Send { .. } => {}
+            SendPermit::OwnerDisabled => {
+                end(&mut tx, order.id, &owner_disabled(), now).await?;
+                tx.commit().await?;
+                return Ok(Step::Progress);
+            }
+            SendPermit::AlreadyFinished => {
+                tx.commit().await?;
+                return Ok(Step::Progress);
+            }
+        }
         tx.commit().await?;
+        if permit == (SendPermit::Send { first: true }) {
+            count_orders(OrderStatus::Sent, 1);
+            if let Some(received) = order.signal_received_at {
+                // Wall time on both ends (the signal's arrival is the server's clock), not
+                // the worker's injectable clock.
+                let latency = (chrono::Utc::now() - received).to_std().unwrap_or_default();
+                metrics::histogram!(ORDER_LATENCY_SECONDS).record(latency.as_secs_f64());
+            }
+        }
         let request = PlaceOrder {
             account_spec,
             account_id,
@@ -230,7 +260,7 @@ impl Executor {
         };
         let sending = std::time::Instant::now();
         let placed = client.place_order(&request).await;
-        metrics::histogram!("jt_order_send_seconds").record(sending.elapsed().as_secs_f64());
+        metrics::histogram!(ORDER_SEND_SECONDS).record(sending.elapsed().as_secs_f64());
         match placed {
             Ok(broker_order_id) => {
                 let accepted = Finish {
@@ -266,13 +296,16 @@ impl Executor {
     ) -> Result<Step, JobError> {
         let now = self.clock.now();
         let message = error.to_string();
-        let class = match error.class() {
-            ErrorClass::Retryable => "retryable",
-            ErrorClass::LockedOut => "locked_out",
-            ErrorClass::Final => "final",
-            ErrorClass::Ambiguous => "ambiguous",
+        let kind = match error.class() {
+            ErrorClass::Retryable => BrokerErrorKind::Retryable,
+            ErrorClass::LockedOut => BrokerErrorKind::LockedOut,
+            ErrorClass::Ambiguous => BrokerErrorKind::Ambiguous,
+            ErrorClass::Final => match error {
+                TradovateError::Rejected { .. } => BrokerErrorKind::Rejected,
+                _ => BrokerErrorKind::Failed,
+            },
         };
-        metrics::counter!("jt_broker_errors_total", "class" => class).increment(1);
+        metrics::counter!(BROKER_ERRORS_TOTAL, "kind" => kind.as_str()).increment(1);
         tracing::info!(order = order.id, account = %broker.id, %message, "order not sent");
         let mut tx = self.store.tenant(user).await?;
         let step = match error.class() {
@@ -378,16 +411,28 @@ impl Executor {
     }
 }
 
-/// Ends an order in a final state, counted in `jt_orders_finished_total{status}`.
+/// Ends an order in a final state, counted in `jt_orders_total{state}` (unless it was final
+/// already: a disable may have finished it meanwhile).
 async fn end(
     tx: &mut jt_store::TenantTx,
     order: i64,
     finish: &Finish,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), JobError> {
-    finish_order(tx, order, finish, now).await?;
-    metrics::counter!("jt_orders_finished_total", "status" => finish.status.as_str()).increment(1);
+    if finish_order(tx, order, finish, now).await? {
+        count_orders(finish.status, 1);
+    }
     Ok(())
+}
+
+/// The end of an order whose owner was disabled before it could be sent.
+fn owner_disabled() -> Finish {
+    Finish {
+        status: OrderStatus::Failed,
+        broker_order_id: None,
+        fill_price: None,
+        detail: Some("not sent: the user was disabled".to_owned()),
+    }
 }
 
 /// Puts the order back until `at` (never past its expiry); an order already past its max
