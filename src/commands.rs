@@ -230,7 +230,8 @@ async fn spawn_metrics_listener(
         .with_context(|| format!("cannot listen on {bind} for metrics (set JT_METRICS_BIND)"))?;
     eprintln!("metrics on http://{}/metrics", listener.local_addr()?);
     Ok(tokio::spawn(async move {
-        let served = serve_metrics_separately(listener, &metrics, store, std::future::pending()).await;
+        let served =
+            serve_metrics_separately(listener, &metrics, store, std::future::pending()).await;
         if let Err(error) = served {
             tracing::error!(%error, "the metrics listener stopped");
         }
@@ -264,9 +265,8 @@ async fn disable_user(db: &Database, email: &str) -> anyhow::Result<()> {
 }
 
 async fn set_status(db: &Database, email: &str, status: UserStatus) -> anyhow::Result<()> {
-    let change = async |tx: &mut AdminTx, id| {
-        users::set_user_status(tx, id, status).await.map(|_| ())
-    };
+    let change =
+        async |tx: &mut AdminTx, id| users::set_user_status(tx, id, status).await.map(|_| ());
     let id = change_user(db, email, change).await?;
     eprintln!("user {email} ({id}) is now {}", status.as_str());
     Ok(())

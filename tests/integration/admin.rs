@@ -4,6 +4,7 @@
 
 mod access;
 mod disable;
+mod stopped_orders;
 mod user_list;
 
 use jt_web::testing::{TEST_PASSWORD, TestApp, TestBrowser, csrf_token_in};

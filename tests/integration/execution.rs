@@ -5,5 +5,5 @@ mod api;
 mod faults;
 mod ordering;
 mod queueing;
-mod support;
-mod worker;
+pub mod support;
+pub mod worker;
