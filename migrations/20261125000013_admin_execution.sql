@@ -78,8 +78,11 @@ create index orders_user_status on orders (user_id, status);
 drop index orders_user;
 -- Orders of the last hour by state (health page).
 create index orders_created_at on orders (created_at);
--- A user's recent failed, rejected and expired orders (rare rows: a small index).
+-- Failed, rejected and expired orders (rare rows: small indexes): a user's newest, and all
+-- users' of the last hour (health page).
 create index orders_user_problems on orders (user_id, id desc)
+    where status in ('rejected', 'failed', 'expired');
+create index orders_problems_finished on orders (finished_at)
     where status in ('rejected', 'failed', 'expired');
 -- Retries of the last hour (health page; rare rows).
 create index order_events_retry_at on order_events (at) where status = 'retry';

@@ -96,6 +96,17 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// Every state, in the order of an order's life.
+    pub const ALL: [Self; 7] = [
+        Self::Queued,
+        Self::Sent,
+        Self::Accepted,
+        Self::Filled,
+        Self::Rejected,
+        Self::Failed,
+        Self::Expired,
+    ];
+
     /// The stored (and shown) word.
     pub fn as_str(self) -> &'static str {
         match self {
