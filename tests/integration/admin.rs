@@ -4,7 +4,7 @@
 
 mod access;
 mod disable;
-mod execution_pages;
+pub mod execution_pages;
 mod stopped_orders;
 mod user_list;
 

@@ -216,3 +216,112 @@ async fn a_separate_metrics_listener_takes_metrics_off_the_main_one() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// Scrapes until `check` holds for the samples (other tests of this binary set the
+/// cluster-wide gauges from their own databases between a scrape's read and its render).
+async fn scrape_until(
+    app: &jt_web::testing::TestApp,
+    check: impl Fn(&[Sample]) -> bool,
+) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let response = app.get("/metrics").await;
+        assert_eq!(response.status(), 200);
+        samples = parse_prometheus(&response.text().await.unwrap());
+        if check(&samples) {
+            return samples;
+        }
+    }
+    panic!("the metrics never showed what was expected: {samples:?}");
+}
+
+fn value(samples: &[Sample], name: &str, label: Option<(&str, &str)>) -> f64 {
+    sample(samples, name, label).map_or(0.0, |s| s.2)
+}
+
+#[tokio::test]
+async fn every_documented_metric_shows_after_its_activity_with_cluster_gauges_from_the_database() {
+    use jt_store::account_links::LinkSettings;
+    use jt_store::metric_names as names;
+    use jt_tradovate::fake::{FaultKind, FaultRequest};
+
+    use crate::execution::support::{buy, set_up};
+
+    let exec = set_up().await;
+    let app = &exec.app;
+    let before = parse_prometheus(&app.get("/metrics").await.text().await.unwrap());
+    let account = exec.tradovate_account("metered").await;
+    exec.link(account, LinkSettings::default()).await;
+    exec.fake
+        .inject(FaultRequest::on_orders("metered", FaultKind::Reject, 1));
+    exec.signal(&buy(1, "25600"), "NQZ6", 1).await;
+    exec.signal(&buy(1, "25601"), "NQZ6", 1).await;
+    exec.executor().run_due().await.unwrap();
+    // Queued and not run: its wake-up job waits (no worker runs here), like the two above.
+    exec.signal(&buy(1, "25602"), "NQZ6", 1).await;
+    crate::admin::execution_pages::record_mismatch(&exec, account, 1, 0).await;
+    // A live-refresh stream held open.
+    let browser = app.browser();
+    let login = browser
+        .post_login("exec@example.com", jt_web::testing::TEST_PASSWORD)
+        .await;
+    assert_eq!(login.status(), 303);
+    let stream = browser.get("/events").await;
+    assert_eq!(stream.status(), 200);
+
+    let expected = jt_store::job_queue::cluster_gauges(&app.store)
+        .await
+        .unwrap();
+    let queue = jt_store::orders::EXECUTION_QUEUE;
+    let depth = expected.queues.iter().find(|q| q.queue == queue).unwrap();
+    assert_eq!((depth.queued, depth.running), (3, 0), "three wake-ups wait");
+    assert_eq!(expected.discrepancies_open, 1);
+    let samples = scrape_until(app, |samples| {
+        value(samples, names::JOBS_QUEUED, Some(("queue", queue))) == 3.0
+            && value(samples, names::DISCREPANCIES_OPEN, None) == 1.0
+    })
+    .await;
+
+    // Every documented name is there (histograms as _bucket, _sum and _count).
+    for name in names::ALL {
+        assert!(
+            samples
+                .iter()
+                .any(|(n, _, _)| n == name || n == &format!("{name}_count")),
+            "{name} missing"
+        );
+    }
+    let grew = |name: &str, label: Option<(&str, &str)>, by: f64| {
+        let (old, new) = (value(&before, name, label), value(&samples, name, label));
+        assert!(new >= old + by, "{name} {label:?}: {old} → {new}");
+    };
+    grew(names::ORDERS_TOTAL, Some(("state", "sent")), 2.0);
+    grew(names::ORDERS_TOTAL, Some(("state", "accepted")), 1.0);
+    grew(names::ORDERS_TOTAL, Some(("state", "rejected")), 1.0);
+    grew(names::BROKER_ERRORS_TOTAL, Some(("kind", "rejected")), 1.0);
+    grew("jt_order_latency_seconds_count", None, 2.0);
+    grew("jt_order_send_seconds_count", None, 2.0);
+    grew(names::WEBHOOKS_TOTAL, Some(("status", "accepted")), 3.0);
+    assert!(value(&samples, names::SSE_CLIENTS, None) >= 1.0);
+    // Latency in the same buckets as the webhooks' (the 25 ms goal sits between two).
+    assert!(
+        sample(
+            &samples,
+            "jt_order_latency_seconds_bucket",
+            Some(("le", "0.02"))
+        )
+        .is_some()
+    );
+    // The old, undocumented names and labels are gone.
+    assert!(
+        !samples
+            .iter()
+            .any(|(n, _, _)| n == "jt_orders_finished_total")
+    );
+    assert!(
+        samples
+            .iter()
+            .all(|(_, labels, _)| !labels.contains_key("class") && !labels.contains_key("user_id"))
+    );
+    drop(stream);
+}

@@ -65,7 +65,12 @@ fn table_after(html: &str, heading: &str) -> Vec<Vec<String>> {
 
 /// Turns verification on for the account and records what its job would have found: the
 /// broker holds `actual` where the signals say `expected`, for two checks (a discrepancy).
-async fn record_mismatch(exec: &Execution, account: BrokerAccountId, expected: i64, actual: i64) {
+pub async fn record_mismatch(
+    exec: &Execution,
+    account: BrokerAccountId,
+    expected: i64,
+    actual: i64,
+) {
     let mut tx = exec.app.store.tenant(exec.user.id).await.unwrap();
     sqlx::query(
         "update broker_accounts set verification_enabled = true, verification_due_at = now()
