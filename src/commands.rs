@@ -14,7 +14,7 @@ use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
     BenchCommand, Cli, Command, ExecutionArgs, FakeTradovateArgs, GlobalArgs, RecorderCommand,
-    SecretKeySource, ServeArgs, TokenCommand, UserCommand,
+    SecretKeySource, ServeArgs, TokenCommand, UserCommand, WorkerArgs,
 };
 
 /// Actor name in the audit log for command-line operations.
@@ -422,15 +422,30 @@ fn instance_suffix() -> String {
     format!("{nanos:x}")
 }
 
-async fn worker(db: &Database, secret_key: SecretKey, args: &ExecutionArgs) -> anyhow::Result<()> {
+async fn worker(db: &Database, secret_key: SecretKey, args: &WorkerArgs) -> anyhow::Result<()> {
+    // The worker's counters and histograms live in this process: serve them here.
+    let metrics_server = match args.metrics_bind {
+        Some(bind) => {
+            let metrics = MetricsConfig {
+                token: args.metrics_token.clone().filter(|token| !token.is_empty()),
+                separate_listener: true,
+            };
+            Some(spawn_metrics_listener(bind, metrics, db.store()).await?)
+        }
+        None => None,
+    };
     eprintln!("order worker running (Ctrl-C to stop)");
-    run_worker(
+    let result = run_worker(
         db.store().clone(),
         secret_key,
-        execution_config(args),
+        execution_config(&args.execution),
         shutdown_signal(),
     )
-    .await
+    .await;
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
+    result
 }
 
 /// Serves the fake Tradovate until Ctrl-C or SIGTERM.

@@ -325,3 +325,67 @@ async fn every_documented_metric_shows_after_its_activity_with_cluster_gauges_fr
     );
     drop(stream);
 }
+
+/// Kills the child process on drop (a failed assertion must not leave a worker running).
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_worker_process_serves_its_own_metrics() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let db = jt_store::testing::TestDb::new().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_justtrades"))
+        .args(["worker", "--metrics-bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", db.owner_url())
+        .env("JT_APP_DATABASE_URL", db.app_url())
+        .env("JT_SECRET_KEY", "metrics-test-secret-key-0123456789abcdef")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let worker = Running(child);
+    // The worker prints where its metrics are ("metrics on http://…/metrics"); stderr is
+    // read to its end, so the worker never writes into a closed pipe.
+    let (found, url) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(url) = line.strip_prefix("metrics on ")
+                && let Some(found) = found.take()
+            {
+                let _ = found.send(url.trim().to_owned());
+            }
+        }
+    });
+    let url = tokio::time::timeout(std::time::Duration::from_secs(60), url)
+        .await
+        .expect("the worker never said where its metrics are")
+        .unwrap();
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let samples = parse_prometheus(&response.text().await.unwrap());
+    assert!(
+        sample(
+            &samples,
+            jt_store::metric_names::JOBS_QUEUED,
+            Some(("queue", jt_store::orders::EXECUTION_QUEUE))
+        )
+        .is_some(),
+        "{samples:?}"
+    );
+    drop(worker);
+}
