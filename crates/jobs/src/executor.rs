@@ -16,8 +16,8 @@ use jt_store::metric_names::{
     BROKER_ERRORS_TOTAL, BrokerErrorKind, ORDER_LATENCY_SECONDS, ORDER_SEND_SECONDS, count_orders,
 };
 use jt_store::order_execution::{
-    Finish, PendingOrder, SendPermit, accounts_with_due_orders, finish_order, has_due_order,
-    mark_sending, oldest_unfinished_order, retry_order_at, try_lock_account,
+    Finish, PendingOrder, SendPermit, accounts_with_due_orders, has_due_order, mark_sending,
+    oldest_unfinished_order, try_lock_account,
 };
 use jt_store::orders::OrderStatus;
 use jt_store::{BrokerAccountId, SecretKey, Store, StoreError, UserId};
@@ -27,6 +27,7 @@ use tokio::sync::Mutex;
 
 use crate::broker_connection::{ExecutorConfig, connect, new_client};
 use crate::clock::Clock;
+use crate::order_outcomes::{broker_status, end, expiry, owner_disabled, wait_or_give_up};
 
 /// A job failed for a reason of ours (the database), not the broker's.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +38,7 @@ pub enum JobError {
 }
 
 /// What one step of an account's queue did.
-enum Step {
+pub(crate) enum Step {
     /// An order reached a new state: go on with the next.
     Progress,
     /// The oldest order waits (backoff or lock-out): stop for now.
@@ -408,83 +409,5 @@ impl Executor {
                 Err(TradovateError::NotFound(message))
             }
         }
-    }
-}
-
-/// Ends an order in a final state, counted in `jt_orders_total{state}` (unless it was final
-/// already: a disable may have finished it meanwhile).
-async fn end(
-    tx: &mut jt_store::TenantTx,
-    order: i64,
-    finish: &Finish,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), JobError> {
-    if finish_order(tx, order, finish, now).await? {
-        count_orders(finish.status, 1);
-    }
-    Ok(())
-}
-
-/// The end of an order whose owner was disabled before it could be sent.
-fn owner_disabled() -> Finish {
-    Finish {
-        status: OrderStatus::Failed,
-        broker_order_id: None,
-        fill_price: None,
-        detail: Some("not sent: the user was disabled".to_owned()),
-    }
-}
-
-/// Puts the order back until `at` (never past its expiry); an order already past its max
-/// delay ends instead — expired, or failed when its last send went unanswered (it may be at
-/// the broker) — so the queue behind it moves on.
-async fn wait_or_give_up(
-    tx: &mut jt_store::TenantTx,
-    order: &PendingOrder,
-    at: chrono::DateTime<chrono::Utc>,
-    message: &str,
-    outcome_unknown: bool,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Step, JobError> {
-    if order.expires_at() > now {
-        let at = at.min(order.expires_at());
-        retry_order_at(tx, order.id, at, message, outcome_unknown, now).await?;
-        return Ok(Step::Waiting);
-    }
-    let finish = if outcome_unknown {
-        Finish {
-            status: OrderStatus::Failed,
-            broker_order_id: None,
-            fill_price: None,
-            detail: Some(format!(
-                "the last send went unanswered and the max delay passed before the broker \
-                 could be asked ({message}); check the order at the broker"
-            )),
-        }
-    } else {
-        expiry(order)
-    };
-    end(tx, order.id, &finish, now).await?;
-    Ok(Step::Progress)
-}
-
-/// An order found at the broker: filled, or still working.
-fn broker_status(ord_status: &str) -> OrderStatus {
-    match ord_status {
-        "Filled" | "Completed" => OrderStatus::Filled,
-        "Rejected" => OrderStatus::Rejected,
-        _ => OrderStatus::Accepted,
-    }
-}
-
-fn expiry(order: &PendingOrder) -> Finish {
-    Finish {
-        status: OrderStatus::Expired,
-        broker_order_id: None,
-        fill_price: None,
-        detail: Some(format!(
-            "not sent within the link's max delay of {} s (a stale market order is worse than none)",
-            order.max_delay_secs
-        )),
     }
 }

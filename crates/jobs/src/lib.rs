@@ -5,6 +5,7 @@
 mod broker_connection;
 mod clock;
 mod executor;
+mod order_outcomes;
 mod worker;
 
 pub use broker_connection::{
