@@ -76,8 +76,37 @@ $$;
 -- query orders_user served, so it replaces it (one index more per order row is enough).
 create index orders_user_status on orders (user_id, status);
 drop index orders_user;
--- Orders of the last hour by state (health page).
-create index orders_created_at on orders (created_at);
+-- Orders of the last hour by state (health page): an index-only scan once autovacuum has
+-- marked the pages all-visible (a busy hour is hundreds of thousands of orders).
+create index orders_created_at_status on orders (created_at, status);
+-- Counting orders by state for the admin console. Read through the tables' policies, every
+-- row carries the qual `user_id = app_user_id() OR app_is_admin()`, which needs the row's
+-- user_id: a heap visit per order (470 ms for a busy hour of 500,000 orders). As the owner
+-- (whose sweep policy is `true`) behind an admin gate, the counts are index-only scans.
+create function admin_order_states(p_user uuid, p_since timestamptz)
+returns table (status text, orders bigint)
+language plpgsql stable security definer
+set search_path = pg_catalog, public, pg_temp
+as $$
+begin
+    if not app_is_admin() then
+        raise exception 'admin_order_states: not an admin transaction'
+            using errcode = 'insufficient_privilege';
+    end if;
+    if p_user is not null then
+        -- One user's orders, all time (orders_user_status).
+        return query select o.status, count(*) from public.orders o
+            where o.user_id = p_user group by o.status;
+    else
+        -- Everyone's orders queued since p_since (orders_created_at_status).
+        return query select o.status, count(*) from public.orders o
+            where o.created_at >= p_since group by o.status;
+    end if;
+end
+$$;
+revoke all on function admin_order_states(uuid, timestamptz) from public;
+grant execute on function admin_order_states(uuid, timestamptz) to jt_app;
+
 -- Failed, rejected and expired orders (rare rows: small indexes): a user's newest, and all
 -- users' of the last hour (health page).
 create index orders_user_problems on orders (user_id, id desc)

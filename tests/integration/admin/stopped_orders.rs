@@ -287,3 +287,40 @@ async fn a_send_in_flight_at_the_disable_keeps_the_brokers_answer_and_nothing_fo
     executor.run_account(exec.user.id, broker).await.unwrap();
     assert_eq!(orders_at_broker(&exec).await.len(), 1);
 }
+
+#[tokio::test]
+async fn only_an_admin_transaction_may_stop_orders_and_only_of_a_disabled_user() {
+    let exec = set_up().await;
+    let call = "select stop_orders_of_disabled_user($1)";
+    // The user themselves (a tenant transaction), even while disabled: refused.
+    let mut tx = exec.app.store.admin("test").await.unwrap();
+    set_user_status(&mut tx, exec.user.id, UserStatus::Disabled)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let refused = exec
+        .app
+        .post_webhook(&exec.webhook_url, &buy(1, "25601"))
+        .await;
+    assert_eq!(refused.status(), 403);
+    let mut tenant = exec.app.store.tenant(exec.user.id).await.unwrap();
+    let refused = sqlx::query(call)
+        .bind(exec.user.id)
+        .execute(tenant.conn())
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("not an admin transaction"),
+        "{refused}"
+    );
+    drop(tenant);
+    // An admin transaction for an active user: refused (an active user's orders stay).
+    let other = exec.app.create_user("active@example.com").await;
+    let mut admin = exec.app.store.admin("test").await.unwrap();
+    let refused = sqlx::query(call)
+        .bind(other.id)
+        .execute(admin.conn())
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("not disabled"), "{refused}");
+}

@@ -54,21 +54,15 @@ pub async fn job_queues(tx: &mut AdminTx) -> Result<Vec<QueueDepth>, StoreError>
     queue_depths(tx.conn()).await
 }
 
-/// Orders queued in the last hour, by their state now; every state listed.
+/// Orders queued in the last hour, by their state now; every state listed (an index-only
+/// scan: see `admin_order_states`).
 pub async fn orders_last_hour(tx: &mut AdminTx) -> Result<Vec<(OrderStatus, i64)>, StoreError> {
     let counted: Vec<(OrderStatus, i64)> = sqlx::query_as(
-        "select status, count(*) from orders
-         where created_at >= now() - interval '1 hour' group by status",
+        "select status, orders from admin_order_states(null, now() - interval '1 hour')",
     )
     .fetch_all(tx.conn())
     .await?;
-    Ok(OrderStatus::ALL
-        .into_iter()
-        .map(|status| {
-            let count = counted.iter().find(|(s, _)| *s == status);
-            (status, count.map_or(0, |(_, n)| *n))
-        })
-        .collect())
+    Ok(super::user_execution::every_state(&counted))
 }
 
 /// Broker trouble of the last hour.

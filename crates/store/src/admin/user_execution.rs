@@ -164,27 +164,31 @@ pub async fn broker_accounts(
 }
 
 /// How many of the user's orders are in each state, every state listed (zeros included),
-/// in the order of an order's life. One index-only scan of orders_user_status.
+/// in the order of an order's life (an index-only scan: see `admin_order_states`).
 pub async fn order_counts(
     tx: &mut AdminTx,
     user: UserId,
 ) -> Result<Vec<OrderStateCount>, StoreError> {
-    let counted: Vec<OrderStateCount> = sqlx::query_as(
-        "select status, count(*) as orders from orders where user_id = $1 group by status",
-    )
-    .bind(user)
-    .fetch_all(tx.conn())
-    .await?;
-    Ok(OrderStatus::ALL
+    let counted: Vec<(OrderStatus, i64)> =
+        sqlx::query_as("select status, orders from admin_order_states($1, null)")
+            .bind(user)
+            .fetch_all(tx.conn())
+            .await?;
+    Ok(every_state(&counted)
         .into_iter()
-        .map(|status| OrderStateCount {
-            status,
-            orders: counted
-                .iter()
-                .find(|c| c.status == status)
-                .map_or(0, |c| c.orders),
-        })
+        .map(|(status, orders)| OrderStateCount { status, orders })
         .collect())
+}
+
+/// Counts for every state in the order of an order's life, zero where none were counted.
+pub(crate) fn every_state(counted: &[(OrderStatus, i64)]) -> Vec<(OrderStatus, i64)> {
+    OrderStatus::ALL
+        .into_iter()
+        .map(|status| {
+            let count = counted.iter().find(|(s, _)| *s == status);
+            (status, count.map_or(0, |(_, n)| *n))
+        })
+        .collect()
 }
 
 /// The user's newest failed, rejected or expired orders (at most [`RECENT_FAILED`]).
