@@ -1,10 +1,12 @@
-//! Admin console page times over a seeded database: USERS users (one recorder each) and
-//! SIGNALS signals, seeded with SQL `generate_series` as the schema owner, then each admin
-//! page fetched through the real router and timed. Prints and stores the percentiles under
+//! Admin console page times over a seeded database: USERS users (one recorder and one broker
+//! account each), SIGNALS signals and ORDERS orders of the last two hours (with retries,
+//! lock-outs, verification, discrepancies and 100,000 finished jobs in apalis's table),
+//! seeded with SQL `generate_series` as the schema owner, then each admin page fetched
+//! through the real router and timed. Prints and stores the percentiles under
 //! bench/results/. Uses the test harness's throwaway cluster (non-durable: reads only).
 //!
-//! `cargo run --release --example admin_pages -- [USERS] [SIGNALS] [REQUESTS]`
-//! (defaults 10000, 10000000, 100).
+//! `cargo run --release --example admin_pages -- [USERS] [SIGNALS] [REQUESTS] [ORDERS]`
+//! (defaults 10000, 10000000, 100, 1000000).
 
 #![allow(clippy::unwrap_used)]
 
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use jt_store::testing::TestDb;
 use jt_store::testing::seed::{Seed, seed_users_and_signals};
+use jt_store::testing::seed_execution::{ExecutionSeed, seed_execution};
 use jt_web::testing::{TEST_PASSWORD, TestBrowser, link_labelled, spawn_app_with_store};
 
 #[tokio::main]
@@ -21,6 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(args.get(i).map_or(Ok(default), |a| a.parse())?)
     };
     let (users, signals, requests) = (number(0, 10_000)?, number(1, 10_000_000)?, number(2, 100)?);
+    let orders = number(3, 1_000_000)?;
 
     let db = TestDb::new().await;
     let started = Instant::now();
@@ -30,8 +34,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         batch: 500_000,
     };
     seed_users_and_signals(&db, seed).await;
+    let execution = ExecutionSeed {
+        orders,
+        finished_jobs: 100_000,
+    };
+    seed_execution(&db, execution).await;
     let seeding = started.elapsed();
-    eprintln!("seeded {users} users and {signals} signals in {seeding:.1?}");
+    eprintln!("seeded {users} users, {signals} signals and {orders} orders in {seeding:.1?}");
 
     if std::env::var_os("JT_BENCH_EXPLAIN").is_some() {
         explain(&db).await;
@@ -63,6 +72,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (
             "user detail (most signals)",
             format!("/admin/users/{top_user}"),
+        ),
+        (
+            "user detail (most orders)",
+            format!(
+                "/admin/users/{}",
+                user_by_email(&db, "seed1@example.com").await
+            ),
         ),
         ("user detail (admin)", format!("/admin/users/{admin_id}")),
         ("health", "/admin/health".to_owned()),
@@ -126,6 +142,17 @@ async fn top_user(db: &TestDb) -> jt_store::UserId {
     rows[0].id
 }
 
+/// The id of the user with this e-mail.
+async fn user_by_email(db: &TestDb, email: &str) -> jt_store::UserId {
+    let mut tx = db.store.admin("bench").await.unwrap();
+    let email = jt_store::users::Email::parse(email).unwrap();
+    let (id, _) = jt_store::users::find_user_by_email(&mut tx, &email)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
 /// `requests` sequential fetches after 5 warm-ups; milliseconds, sorted.
 async fn time_page(browser: &TestBrowser, path: &str, requests: i64) -> Vec<f64> {
     for _ in 0..5 {
@@ -175,6 +202,23 @@ async fn explain(db: &TestDb) {
              order by {key} desc, {id} desc limit 51"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        for row in rows {
+            println!("{}", row.get::<String, _>(0));
+        }
+    }
+    // The health page's execution queries (the ones over all users).
+    for sql in [
+        "select * from admin_order_states(null, now() - interval '1 hour')",
+        "select count(*) from orders where status in ('rejected', 'failed', 'expired') and finished_at >= now() - interval '1 hour'",
+        "select count(*) from order_events where status = 'retry' and at >= now() - interval '1 hour'",
+        "select count(*) from broker_accounts where locked_until > now()",
+        "select count(*) from discrepancies where closed_at is null",
+        "select job_type, count(*) from apalis.jobs where status in ('Pending', 'Queued', 'Running') or (status = 'Failed' and attempts < max_attempts) group by job_type",
+    ] {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("explain analyze {sql}")))
             .fetch_all(&mut conn)
             .await
             .unwrap();

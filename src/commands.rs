@@ -14,7 +14,7 @@ use jt_web::{AppState, Application, WebConfig};
 
 use crate::config::{
     BenchCommand, Cli, Command, ExecutionArgs, FakeTradovateArgs, GlobalArgs, RecorderCommand,
-    SecretKeySource, ServeArgs, TokenCommand, UserCommand,
+    SecretKeySource, ServeArgs, TokenCommand, UserCommand, WorkerArgs,
 };
 
 /// Actor name in the audit log for command-line operations.
@@ -133,7 +133,7 @@ async fn serve(
         separate_listener: args.metrics_bind.is_some(),
     };
     let metrics_server = match args.metrics_bind {
-        Some(bind) => Some(spawn_metrics_listener(bind, metrics.clone()).await?),
+        Some(bind) => Some(spawn_metrics_listener(bind, metrics.clone(), db.store()).await?),
         None => None,
     };
     let state = AppState::new(db.store().clone(), config)
@@ -222,13 +222,16 @@ async fn rotate_secret_key(db: &Database, config: &DbConfig) -> anyhow::Result<(
 async fn spawn_metrics_listener(
     bind: std::net::SocketAddr,
     metrics: MetricsConfig,
+    store: &jt_store::Store,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let store = store.clone();
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind} for metrics (set JT_METRICS_BIND)"))?;
     eprintln!("metrics on http://{}/metrics", listener.local_addr()?);
     Ok(tokio::spawn(async move {
-        let served = serve_metrics_separately(listener, &metrics, std::future::pending()).await;
+        let served =
+            serve_metrics_separately(listener, &metrics, store, std::future::pending()).await;
         if let Err(error) = served {
             tracing::error!(%error, "the metrics listener stopped");
         }
@@ -262,7 +265,8 @@ async fn disable_user(db: &Database, email: &str) -> anyhow::Result<()> {
 }
 
 async fn set_status(db: &Database, email: &str, status: UserStatus) -> anyhow::Result<()> {
-    let change = async |tx: &mut AdminTx, id| users::set_user_status(tx, id, status).await;
+    let change =
+        async |tx: &mut AdminTx, id| users::set_user_status(tx, id, status).await.map(|_| ());
     let id = change_user(db, email, change).await?;
     eprintln!("user {email} ({id}) is now {}", status.as_str());
     Ok(())
@@ -418,15 +422,30 @@ fn instance_suffix() -> String {
     format!("{nanos:x}")
 }
 
-async fn worker(db: &Database, secret_key: SecretKey, args: &ExecutionArgs) -> anyhow::Result<()> {
+async fn worker(db: &Database, secret_key: SecretKey, args: &WorkerArgs) -> anyhow::Result<()> {
+    // The worker's counters and histograms live in this process: serve them here.
+    let metrics_server = match args.metrics_bind {
+        Some(bind) => {
+            let metrics = MetricsConfig {
+                token: args.metrics_token.clone().filter(|token| !token.is_empty()),
+                separate_listener: true,
+            };
+            Some(spawn_metrics_listener(bind, metrics, db.store()).await?)
+        }
+        None => None,
+    };
     eprintln!("order worker running (Ctrl-C to stop)");
-    run_worker(
+    let result = run_worker(
         db.store().clone(),
         secret_key,
-        execution_config(args),
+        execution_config(&args.execution),
         shutdown_signal(),
     )
-    .await
+    .await;
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
+    result
 }
 
 /// Serves the fake Tradovate until Ctrl-C or SIGTERM.

@@ -115,7 +115,7 @@ pub enum Command {
     /// Run the web server only (production: the `web` process; never migrates).
     Web(ServeArgs),
     /// Run only the order worker (execution jobs); several may run at once.
-    Worker(ExecutionArgs),
+    Worker(WorkerArgs),
     /// Apply database migrations as the schema owner (DATABASE_URL) and exit; production's
     /// release command.
     Migrate,
@@ -191,6 +191,20 @@ pub struct ServeArgs {
     pub trusted_proxies: TrustedProxies,
     /// Serve /metrics on this address instead of the main listener (e.g. fly.toml's
     /// [metrics] port).
+    #[arg(long, env = "JT_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+    /// Require `Authorization: Bearer <token>` on /metrics (open when unset).
+    #[arg(long, env = "JT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+}
+
+/// `worker`: where orders go, and where this process's metrics are served.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Serve this worker's /metrics (orders, order latency, broker errors: recorded where
+    /// the orders are sent) on this address; none when unset.
     #[arg(long, env = "JT_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
     /// Require `Authorization: Bearer <token>` on /metrics (open when unset).

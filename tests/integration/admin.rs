@@ -4,6 +4,8 @@
 
 mod access;
 mod disable;
+pub mod execution_pages;
+mod stopped_orders;
 mod user_list;
 
 use jt_web::testing::{TEST_PASSWORD, TestApp, TestBrowser, csrf_token_in};

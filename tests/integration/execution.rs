@@ -5,6 +5,6 @@ mod api;
 mod faults;
 mod ordering;
 mod queueing;
-mod support;
+pub mod support;
 mod verification;
-mod worker;
+pub mod worker;

@@ -186,8 +186,9 @@ async fn a_separate_metrics_listener_takes_metrics_off_the_main_one() {
         .unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let store = app.store.clone();
     let server = tokio::spawn(async move {
-        serve_separately(listener, &config, async move {
+        serve_separately(listener, &config, store, async move {
             let _ = stopped.await;
         })
         .await
@@ -214,4 +215,177 @@ async fn a_separate_metrics_listener_takes_metrics_off_the_main_one() {
     assert!(sample(&samples, "jt_ingest_flush_seconds_count", None).is_some());
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+/// Scrapes until `check` holds for the samples (other tests of this binary set the
+/// cluster-wide gauges from their own databases between a scrape's read and its render).
+async fn scrape_until(
+    app: &jt_web::testing::TestApp,
+    check: impl Fn(&[Sample]) -> bool,
+) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let response = app.get("/metrics").await;
+        assert_eq!(response.status(), 200);
+        samples = parse_prometheus(&response.text().await.unwrap());
+        if check(&samples) {
+            return samples;
+        }
+    }
+    panic!("the metrics never showed what was expected: {samples:?}");
+}
+
+fn value(samples: &[Sample], name: &str, label: Option<(&str, &str)>) -> f64 {
+    sample(samples, name, label).map_or(0.0, |s| s.2)
+}
+
+#[tokio::test]
+async fn every_documented_metric_shows_after_its_activity_with_cluster_gauges_from_the_database() {
+    use jt_store::account_links::LinkSettings;
+    use jt_store::metric_names as names;
+    use jt_tradovate::fake::{FaultKind, FaultRequest};
+
+    use crate::execution::support::{buy, set_up};
+
+    let exec = set_up().await;
+    let app = &exec.app;
+    let before = parse_prometheus(&app.get("/metrics").await.text().await.unwrap());
+    let account = exec.tradovate_account("metered").await;
+    exec.link(account, LinkSettings::default()).await;
+    exec.fake
+        .inject(FaultRequest::on_orders("metered", FaultKind::Reject, 1));
+    exec.signal(&buy(1, "25600"), "NQZ6", 1).await;
+    exec.signal(&buy(1, "25601"), "NQZ6", 1).await;
+    exec.executor().run_due().await.unwrap();
+    // Queued and not run: its wake-up job waits (no worker runs here), like the two above.
+    exec.signal(&buy(1, "25602"), "NQZ6", 1).await;
+    crate::admin::execution_pages::record_mismatch(&exec, account, 1, 0).await;
+    // A live-refresh stream held open.
+    let browser = app.browser();
+    let login = browser
+        .post_login("exec@example.com", jt_web::testing::TEST_PASSWORD)
+        .await;
+    assert_eq!(login.status(), 303);
+    let stream = browser.get("/events").await;
+    assert_eq!(stream.status(), 200);
+
+    let expected = jt_store::job_queue::cluster_gauges(&app.store)
+        .await
+        .unwrap();
+    let queue = jt_store::orders::EXECUTION_QUEUE;
+    let depth = expected.queues.iter().find(|q| q.queue == queue).unwrap();
+    assert_eq!((depth.queued, depth.running), (3, 0), "three wake-ups wait");
+    assert_eq!(expected.discrepancies_open, 1);
+    let samples = scrape_until(app, |samples| {
+        value(samples, names::JOBS_QUEUED, Some(("queue", queue))) == 3.0
+            && value(samples, names::DISCREPANCIES_OPEN, None) == 1.0
+    })
+    .await;
+
+    // Every documented name is there (histograms as _bucket, _sum and _count).
+    for name in names::ALL {
+        assert!(
+            samples
+                .iter()
+                .any(|(n, _, _)| n == name || n == &format!("{name}_count")),
+            "{name} missing"
+        );
+    }
+    let grew = |name: &str, label: Option<(&str, &str)>, by: f64| {
+        let (old, new) = (value(&before, name, label), value(&samples, name, label));
+        assert!(new >= old + by, "{name} {label:?}: {old} → {new}");
+    };
+    grew(names::ORDERS_TOTAL, Some(("state", "sent")), 2.0);
+    grew(names::ORDERS_TOTAL, Some(("state", "accepted")), 1.0);
+    grew(names::ORDERS_TOTAL, Some(("state", "rejected")), 1.0);
+    grew(names::BROKER_ERRORS_TOTAL, Some(("kind", "rejected")), 1.0);
+    grew("jt_order_latency_seconds_count", None, 2.0);
+    grew("jt_order_send_seconds_count", None, 2.0);
+    grew(names::WEBHOOKS_TOTAL, Some(("status", "accepted")), 3.0);
+    assert!(value(&samples, names::SSE_CLIENTS, None) >= 1.0);
+    // Latency in the same buckets as the webhooks' (the 25 ms goal sits between two).
+    assert!(
+        sample(
+            &samples,
+            "jt_order_latency_seconds_bucket",
+            Some(("le", "0.02"))
+        )
+        .is_some()
+    );
+    // The old, undocumented names and labels are gone.
+    assert!(
+        !samples
+            .iter()
+            .any(|(n, _, _)| n == "jt_orders_finished_total")
+    );
+    assert!(
+        samples
+            .iter()
+            .all(|(_, labels, _)| !labels.contains_key("class") && !labels.contains_key("user_id"))
+    );
+    drop(stream);
+}
+
+/// Kills the child process on drop (a failed assertion must not leave a worker running).
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_worker_process_serves_its_own_metrics() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let db = jt_store::testing::TestDb::new().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_justtrades"))
+        .args(["worker", "--metrics-bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", db.owner_url())
+        .env("JT_APP_DATABASE_URL", db.app_url())
+        .env("JT_SECRET_KEY", "metrics-test-secret-key-0123456789abcdef")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let worker = Running(child);
+    // The worker prints where its metrics are ("metrics on http://…/metrics"); stderr is
+    // read to its end, so the worker never writes into a closed pipe.
+    let (found, url) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(url) = line.strip_prefix("metrics on ")
+                && let Some(found) = found.take()
+            {
+                let _ = found.send(url.trim().to_owned());
+            }
+        }
+    });
+    let url = tokio::time::timeout(std::time::Duration::from_secs(60), url)
+        .await
+        .expect("the worker never said where its metrics are")
+        .unwrap();
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let samples = parse_prometheus(&response.text().await.unwrap());
+    assert!(
+        sample(
+            &samples,
+            jt_store::metric_names::JOBS_QUEUED,
+            Some(("queue", jt_store::orders::EXECUTION_QUEUE))
+        )
+        .is_some(),
+        "{samples:?}"
+    );
+    drop(worker);
 }

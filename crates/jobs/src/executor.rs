@@ -12,9 +12,12 @@ use std::time::Duration;
 use jt_store::broker_accounts::{
     AccountKind, BrokerAccount, ConnectionOutcome, get_account, record_connection,
 };
+use jt_store::metric_names::{
+    BROKER_ERRORS_TOTAL, BrokerErrorKind, ORDER_LATENCY_SECONDS, ORDER_SEND_SECONDS, count_orders,
+};
 use jt_store::order_execution::{
-    Finish, PendingOrder, accounts_with_due_orders, finish_order, has_due_order, mark_sending,
-    oldest_unfinished_order, retry_order_at, try_lock_account,
+    Finish, PendingOrder, SendPermit, accounts_with_due_orders, has_due_order, mark_sending,
+    oldest_unfinished_order, try_lock_account,
 };
 use jt_store::orders::OrderStatus;
 use jt_store::{BrokerAccountId, SecretKey, Store, StoreError, UserId};
@@ -24,6 +27,7 @@ use tokio::sync::Mutex;
 
 use crate::broker_connection::{ExecutorConfig, connect, new_client};
 use crate::clock::Clock;
+use crate::order_outcomes::{broker_status, end, expiry, owner_disabled, wait_or_give_up};
 
 /// A job failed for a reason of ours (the database), not the broker's.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +38,7 @@ pub enum JobError {
 }
 
 /// What one step of an account's queue did.
-enum Step {
+pub(crate) enum Step {
     /// An order reached a new state: go on with the next.
     Progress,
     /// The oldest order waits (backoff or lock-out): stop for now.
@@ -135,6 +139,12 @@ impl Executor {
             tx.commit().await?;
             return Ok(Step::Idle);
         };
+        if !order.owner_active {
+            // Queued just after the disable (which finished the rest): stale, never sent.
+            end(&mut tx, order.id, &owner_disabled(), now).await?;
+            tx.commit().await?;
+            return Ok(Step::Progress);
+        }
         if order.next_attempt_at.is_some_and(|at| at > now) {
             tx.commit().await?;
             return Ok(Step::Waiting);
@@ -222,8 +232,29 @@ impl Executor {
             return self.finish(user, order.id, &expiry(order)).await;
         }
         let mut tx = self.store.tenant(user).await?;
-        mark_sending(&mut tx, order.id, now).await?;
+        let permit = mark_sending(&mut tx, order.id, now).await?;
+        match permit {
+            SendPermit::Send { .. } => {}
+            SendPermit::OwnerDisabled => {
+                end(&mut tx, order.id, &owner_disabled(), now).await?;
+                tx.commit().await?;
+                return Ok(Step::Progress);
+            }
+            SendPermit::AlreadyFinished => {
+                tx.commit().await?;
+                return Ok(Step::Progress);
+            }
+        }
         tx.commit().await?;
+        if permit == (SendPermit::Send { first: true }) {
+            count_orders(OrderStatus::Sent, 1);
+            if let Some(received) = order.signal_received_at {
+                // Wall time on both ends (the signal's arrival is the server's clock), not
+                // the worker's injectable clock.
+                let latency = (chrono::Utc::now() - received).to_std().unwrap_or_default();
+                metrics::histogram!(ORDER_LATENCY_SECONDS).record(latency.as_secs_f64());
+            }
+        }
         let request = PlaceOrder {
             account_spec,
             account_id,
@@ -240,7 +271,7 @@ impl Executor {
         };
         let sending = std::time::Instant::now();
         let placed = client.place_order(&request).await;
-        metrics::histogram!("jt_order_send_seconds").record(sending.elapsed().as_secs_f64());
+        metrics::histogram!(ORDER_SEND_SECONDS).record(sending.elapsed().as_secs_f64());
         match placed {
             Ok(broker_order_id) => {
                 let accepted = Finish {
@@ -276,13 +307,16 @@ impl Executor {
     ) -> Result<Step, JobError> {
         let now = self.clock.now();
         let message = error.to_string();
-        let class = match error.class() {
-            ErrorClass::Retryable => "retryable",
-            ErrorClass::LockedOut => "locked_out",
-            ErrorClass::Final => "final",
-            ErrorClass::Ambiguous => "ambiguous",
+        let kind = match error.class() {
+            ErrorClass::Retryable => BrokerErrorKind::Retryable,
+            ErrorClass::LockedOut => BrokerErrorKind::LockedOut,
+            ErrorClass::Ambiguous => BrokerErrorKind::Ambiguous,
+            ErrorClass::Final => match error {
+                TradovateError::Rejected { .. } => BrokerErrorKind::Rejected,
+                _ => BrokerErrorKind::Failed,
+            },
         };
-        metrics::counter!("jt_broker_errors_total", "class" => class).increment(1);
+        metrics::counter!(BROKER_ERRORS_TOTAL, "kind" => kind.as_str()).increment(1);
         tracing::info!(order = order.id, account = %broker.id, %message, "order not sent");
         let mut tx = self.store.tenant(user).await?;
         let step = match error.class() {
@@ -385,71 +419,5 @@ impl Executor {
                 Err(TradovateError::NotFound(message))
             }
         }
-    }
-}
-
-/// Ends an order in a final state, counted in `jt_orders_finished_total{status}`.
-async fn end(
-    tx: &mut jt_store::TenantTx,
-    order: i64,
-    finish: &Finish,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), JobError> {
-    finish_order(tx, order, finish, now).await?;
-    metrics::counter!("jt_orders_finished_total", "status" => finish.status.as_str()).increment(1);
-    Ok(())
-}
-
-/// Puts the order back until `at` (never past its expiry); an order already past its max
-/// delay ends instead — expired, or failed when its last send went unanswered (it may be at
-/// the broker) — so the queue behind it moves on.
-async fn wait_or_give_up(
-    tx: &mut jt_store::TenantTx,
-    order: &PendingOrder,
-    at: chrono::DateTime<chrono::Utc>,
-    message: &str,
-    outcome_unknown: bool,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Step, JobError> {
-    if order.expires_at() > now {
-        let at = at.min(order.expires_at());
-        retry_order_at(tx, order.id, at, message, outcome_unknown, now).await?;
-        return Ok(Step::Waiting);
-    }
-    let finish = if outcome_unknown {
-        Finish {
-            status: OrderStatus::Failed,
-            broker_order_id: None,
-            fill_price: None,
-            detail: Some(format!(
-                "the last send went unanswered and the max delay passed before the broker \
-                 could be asked ({message}); check the order at the broker"
-            )),
-        }
-    } else {
-        expiry(order)
-    };
-    end(tx, order.id, &finish, now).await?;
-    Ok(Step::Progress)
-}
-
-/// An order found at the broker: filled, or still working.
-fn broker_status(ord_status: &str) -> OrderStatus {
-    match ord_status {
-        "Filled" | "Completed" => OrderStatus::Filled,
-        "Rejected" => OrderStatus::Rejected,
-        _ => OrderStatus::Accepted,
-    }
-}
-
-fn expiry(order: &PendingOrder) -> Finish {
-    Finish {
-        status: OrderStatus::Expired,
-        broker_order_id: None,
-        fill_price: None,
-        detail: Some(format!(
-            "not sent within the link's max delay of {} s (a stale market order is worse than none)",
-            order.max_delay_secs
-        )),
     }
 }

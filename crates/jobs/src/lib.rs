@@ -6,6 +6,7 @@
 mod broker_connection;
 mod clock;
 mod executor;
+mod order_outcomes;
 mod verifier;
 mod worker;
 

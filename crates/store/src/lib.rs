@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod job_queue;
 pub mod key_rotation;
 mod lookups;
+pub mod metric_names;
 pub mod order_execution;
 pub mod orders;
 mod paging;

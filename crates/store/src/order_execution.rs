@@ -37,6 +37,10 @@ pub struct PendingOrder {
     pub created_at: DateTime<Utc>,
     /// Max delay after queueing.
     pub max_delay_secs: i32,
+    /// The owner is active (a disabled user's orders are never sent).
+    pub owner_active: bool,
+    /// When its signal arrived (for the signal → order latency).
+    pub signal_received_at: Option<DateTime<Utc>>,
 }
 
 impl PendingOrder {
@@ -71,11 +75,16 @@ pub async fn oldest_unfinished_order(
     account: BrokerAccountId,
 ) -> Result<Option<PendingOrder>, StoreError> {
     Ok(sqlx::query_as(
-        "select id, contract, action, quantity, price, cl_ord_id, status, outcome_unknown,
-                attempts, nullif(next_attempt_at, '-infinity') as next_attempt_at, created_at,
-                max_delay_secs
-         from orders where account_id = $1 and status in ('queued', 'sent')
-         order by id limit 1",
+        "select o.id, o.contract, o.action, o.quantity, o.price, o.cl_ord_id, o.status,
+                o.outcome_unknown, o.attempts,
+                nullif(o.next_attempt_at, '-infinity') as next_attempt_at, o.created_at,
+                o.max_delay_secs,
+                coalesce((select u.status = 'active' from users u where u.id = o.user_id), false)
+                    as owner_active,
+                (select s.received_at from recorded_signals s where s.id = o.signal_id)
+                    as signal_received_at
+         from orders o where o.account_id = $1 and o.status in ('queued', 'sent')
+         order by o.id limit 1",
     )
     .bind(account)
     .fetch_optional(tx.conn())
@@ -100,27 +109,60 @@ pub async fn has_due_order(
     .await?)
 }
 
-/// Records that the order is about to go on the wire. Until its answer is stored, its outcome
-/// counts as unknown (a crash in between means: look it up before resending).
+/// Whether an order may go on the wire, decided by [`mark_sending`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendPermit {
+    /// Marked as sent: send it now. `first` when this is its first send.
+    Send {
+        /// No earlier send (counts once for the signal → order latency).
+        first: bool,
+    },
+    /// Its owner is disabled: it must not be sent (finish it).
+    OwnerDisabled,
+    /// Something else finished it meanwhile (e.g. the disable did): nothing to send.
+    AlreadyFinished,
+}
+
+/// Records that the order is about to go on the wire, if it still may: the owner is active
+/// and the order unfinished. Until its answer is stored, its outcome counts as unknown (a
+/// crash in between means: look it up before resending).
+///
+/// This is the last check before a send, made in the statement that marks it: a disable
+/// that committed earlier is seen here, and one that commits later finds the order `sent`
+/// (the send then precedes the disable; the broker's answer is still recorded).
 pub async fn mark_sending(
     tx: &mut TenantTx,
     order: i64,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "with o as (
+) -> Result<SendPermit, StoreError> {
+    let (owner_active, attempts): (bool, Option<i32>) = sqlx::query_as(
+        "with owner as (
+             select coalesce((select status = 'active' from users where id = app_user_id()),
+                             false) as active
+         ),
+         o as (
              update orders set status = 'sent', sent_at = coalesce(sent_at, $2),
                  attempts = attempts + 1, outcome_unknown = true
-             where id = $1 returning id, user_id
+             where id = $1 and status in ('queued', 'sent') and (select active from owner)
+             returning id, user_id, attempts
+         ),
+         e as (
+             insert into order_events (user_id, order_id, status, at)
+             select user_id, id, 'sent', $2 from o
          )
-         insert into order_events (user_id, order_id, status, at)
-         select user_id, id, 'sent', $2 from o",
+         select (select active from owner), (select attempts from o)",
     )
     .bind(order)
     .bind(now)
-    .execute(tx.conn())
+    .fetch_one(tx.conn())
     .await?;
-    Ok(())
+    Ok(match (owner_active, attempts) {
+        (false, _) => SendPermit::OwnerDisabled,
+        (true, None) => SendPermit::AlreadyFinished,
+        (true, Some(attempts)) => SendPermit::Send {
+            first: attempts == 1,
+        },
+    })
 }
 
 /// A final state: `accepted`, `filled`, `rejected`, `failed` or `expired`.
@@ -136,18 +178,22 @@ pub struct Finish {
     pub detail: Option<String>,
 }
 
-/// Ends the order in a final state.
+/// Ends the order in a final state; false when it was final already (nothing changed).
+///
+/// A final order changes again only while its outcome is unknown: when a disable stopped it
+/// during a send, the broker's answer to that send is still the truth and is recorded.
 pub async fn finish_order(
     tx: &mut TenantTx,
     order: i64,
     finish: &Finish,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<bool, StoreError> {
+    let finished = sqlx::query(
         "with o as (
              update orders set status = $2, broker_order_id = coalesce($3, broker_order_id),
                  fill_price = $4, error = $5, finished_at = $6, outcome_unknown = false
-             where id = $1 returning id, user_id
+             where id = $1 and (status in ('queued', 'sent') or outcome_unknown)
+             returning id, user_id
          )
          insert into order_events (user_id, order_id, status, detail, at)
          select user_id, id, $2, $5, $6 from o",
@@ -160,11 +206,12 @@ pub async fn finish_order(
     .bind(now)
     .execute(tx.conn())
     .await?;
-    Ok(())
+    Ok(finished.rows_affected() > 0)
 }
 
 /// Puts the order back to wait until `at` (after a retryable error or during a lock-out).
-/// `outcome_unknown` keeps it `sent` so the next attempt looks it up first.
+/// `outcome_unknown` keeps it `sent` so the next attempt looks it up first. An order finished
+/// meanwhile (a disable) stays finished.
 pub async fn retry_order_at(
     tx: &mut TenantTx,
     order: i64,
@@ -177,7 +224,7 @@ pub async fn retry_order_at(
         "with o as (
              update orders set next_attempt_at = $2, error = $3, outcome_unknown = $4,
                  status = case when $4 then 'sent' else 'queued' end
-             where id = $1 returning id, user_id
+             where id = $1 and status in ('queued', 'sent') returning id, user_id
          )
          insert into order_events (user_id, order_id, status, detail, at)
          select user_id, id, 'retry', $3, $5 from o",

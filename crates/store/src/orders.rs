@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::paging::split_page;
-use crate::{BrokerAccountId, RecorderId, StoreError, TenantTx};
+use crate::{AdminTx, BrokerAccountId, RecorderId, StoreError, TenantTx, UserId};
 
 /// The apalis queue (`apalis.jobs.job_type`) of the execution wake-ups; the worker listens
 /// on the same name.
@@ -57,6 +57,23 @@ pub async fn enqueue_orders(
     Ok(u64::try_from(queued).unwrap_or_default())
 }
 
+/// Finishes the unsent orders of `user` if they are disabled (else does nothing), in the
+/// admin's transaction: queued ones fail as "not sent: the user was disabled"; one whose
+/// send went unanswered fails as "not sent again" (it may be at the broker) and is never
+/// resent. Each gets a `failed` event. Returns how many (counted in `jt_orders_total`).
+pub async fn stop_orders_if_disabled(tx: &mut AdminTx, user: UserId) -> Result<u64, StoreError> {
+    let stopped: Option<i64> = sqlx::query_scalar(
+        "select stop_orders_of_disabled_user(id) from users
+         where id = $1 and status = 'disabled'",
+    )
+    .bind(user)
+    .fetch_optional(tx.conn())
+    .await?;
+    let stopped = u64::try_from(stopped.unwrap_or_default()).unwrap_or_default();
+    crate::metric_names::count_orders(OrderStatus::Failed, stopped);
+    Ok(stopped)
+}
+
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
@@ -79,6 +96,17 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// Every state, in the order of an order's life.
+    pub const ALL: [Self; 7] = [
+        Self::Queued,
+        Self::Sent,
+        Self::Accepted,
+        Self::Filled,
+        Self::Rejected,
+        Self::Failed,
+        Self::Expired,
+    ];
+
     /// The stored (and shown) word.
     pub fn as_str(self) -> &'static str {
         match self {

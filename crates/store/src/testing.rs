@@ -2,6 +2,7 @@
 //! migrated template database made once, and a fresh clone of it for every test.
 
 pub mod seed;
+pub mod seed_execution;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -228,22 +228,40 @@ pub async fn disable_user(tx: &mut AdminTx, email: &Email) -> Result<UserId, Sto
     Ok(id)
 }
 
-/// Sets a user's status and writes `user.disable` or `user.enable` to the audit log.
+/// Sets a user's status and writes `user.disable` or `user.enable` to the audit log, with
+/// how many unsent orders it stopped. Returns that number.
 ///
 /// Disabling takes effect on the user's next request everywhere: sessions are re-checked
-/// (and destroyed) on every page, API tokens are looked up only for active users, and
-/// webhooks are stored as rejected with 403.
+/// (and destroyed) on every page, API tokens are looked up only for active users, webhooks
+/// are stored as rejected with 403, and their queued orders end as failed in this same
+/// transaction (the worker also refuses to send for a disabled user). Enabling does not
+/// bring old orders back: any still unsent (queued by a batch that committed just after
+/// the disable) are stale, and end as failed before the user is active again.
 pub async fn set_user_status(
     tx: &mut AdminTx,
     user: UserId,
     status: UserStatus,
-) -> Result<(), StoreError> {
-    let action = match status {
-        UserStatus::Active => "user.enable",
-        UserStatus::Disabled => "user.disable",
-    };
+) -> Result<u64, StoreError> {
     let sql = "update users set status = $2 where id = $1 returning email";
-    update_audited(tx, user, sql, status.as_str(), action).await
+    let (action, email, stopped) = match status {
+        UserStatus::Active => {
+            let stopped = crate::orders::stop_orders_if_disabled(tx, user).await?;
+            let email = update_user(tx, user, sql, status.as_str()).await?;
+            ("user.enable", email, stopped)
+        }
+        UserStatus::Disabled => {
+            let email = update_user(tx, user, sql, status.as_str()).await?;
+            let stopped = crate::orders::stop_orders_if_disabled(tx, user).await?;
+            ("user.disable", email, stopped)
+        }
+    };
+    tx.audit(
+        action,
+        Some(user),
+        json!({ "email": email, "orders_stopped": stopped }),
+    )
+    .await?;
+    Ok(stopped)
 }
 
 /// Sets a user's role and writes `user.promote` or `user.demote` to the audit log.
@@ -265,14 +283,24 @@ async fn update_audited(
     value: &str,
     action: &str,
 ) -> Result<(), StoreError> {
-    let email: String = sqlx::query_scalar(sql)
+    let email = update_user(tx, user, sql, value).await?;
+    tx.audit(action, Some(user), json!({ "email": email }))
+        .await
+}
+
+/// Runs `sql` (an update of `user` setting `$2` to `value`, returning the e-mail).
+async fn update_user(
+    tx: &mut AdminTx,
+    user: UserId,
+    sql: &'static str,
+    value: &str,
+) -> Result<String, StoreError> {
+    sqlx::query_scalar(sql)
         .bind(user)
         .bind(value)
         .fetch_optional(tx.conn())
         .await?
-        .ok_or(StoreError::NotFound("user"))?;
-    tx.audit(action, Some(user), json!({ "email": email }))
-        .await
+        .ok_or(StoreError::NotFound("user"))
 }
 
 /// How many users exist (admin view).

@@ -183,6 +183,20 @@ pub enum VerificationStatus {
     Unavailable,
 }
 
+impl VerificationStatus {
+    /// The stored (and shown) word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Pending => "pending",
+            Self::Matched => "matched",
+            Self::Settling => "settling",
+            Self::Mismatched => "mismatched",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
 /// Records one check of an account (in the account owner's transaction) and returns the
 /// status it leaves the account in.
 pub async fn record_check(

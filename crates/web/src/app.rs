@@ -126,7 +126,7 @@ pub fn router(state: AppState) -> Router {
     let metrics = if state.metrics.separate_listener {
         Router::new()
     } else {
-        metrics::endpoint::router(&state.metrics)
+        metrics::endpoint::router(&state.metrics, state.store.clone())
     };
     let https = state.config.secure_cookies();
     let router = Router::new()

@@ -143,13 +143,13 @@ struct ClientCount;
 
 impl ClientCount {
     fn start() -> Self {
-        metrics::gauge!("jt_sse_clients").increment(1.0);
+        metrics::gauge!(crate::metrics::SSE_CLIENTS).increment(1.0);
         Self
     }
 }
 
 impl Drop for ClientCount {
     fn drop(&mut self) {
-        metrics::gauge!("jt_sse_clients").decrement(1.0);
+        metrics::gauge!(crate::metrics::SSE_CLIENTS).decrement(1.0);
     }
 }

@@ -2,20 +2,13 @@
 //! process-wide recorder, served as text at `/metrics` (see [`endpoint`]). No per-user
 //! labels: label values are a fixed, small set.
 //!
-//! Names (`jt_*`):
-//! - `jt_webhooks_total{status}` counter — accepted, duplicate, ignored, rejected, unknown,
-//!   unavailable, overloaded, error (and the group-commit ingest's incomplete, throttled,
-//!   unconfirmed) ([`record_webhook`]);
-//! - `jt_webhook_seconds` histogram — time from request to answer ([`record_webhook`]);
-//! - `jt_ingest_batch_signals` histogram — signals per ingest transaction, and
-//!   `jt_ingest_flush_seconds` histogram — time to write and commit one (recorded by the
-//!   ingestor in `jt-store` through the `metrics` facade);
-//! - for the execution, jobs, verification and live-refresh work (declared here so names do
-//!   not drift; recorded by their code): `jt_orders_total{state}` counter,
-//!   `jt_order_latency_seconds` histogram (signal to order on the wire),
-//!   `jt_jobs_queued` gauge, `jt_broker_errors_total{kind}` counter,
-//!   `jt_discrepancies_open` gauge, `jt_sse_clients` gauge.
+//! The names, their labels and who records each are listed once, in
+//! [`jt_store::metric_names`] (re-exported here), so ingest, the worker and this crate
+//! cannot drift apart. Gauges that describe the whole cluster (jobs queued and running,
+//! open discrepancies) are read from the database at each scrape ([`cluster_gauges`]),
+//! so every web process reports the same, correct figure whichever process did the work.
 
+mod cluster_gauges;
 pub mod endpoint;
 mod latency_window;
 
@@ -24,28 +17,8 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+pub use jt_store::metric_names::*;
 pub use latency_window::LatencySummary;
-
-/// Webhooks answered, by `status`.
-pub const WEBHOOKS_TOTAL: &str = "jt_webhooks_total";
-/// Webhook answer time.
-pub const WEBHOOK_SECONDS: &str = "jt_webhook_seconds";
-/// Signals per ingest transaction.
-pub const INGEST_BATCH_SIGNALS: &str = "jt_ingest_batch_signals";
-/// Time to write and commit one ingest transaction.
-pub const INGEST_FLUSH_SECONDS: &str = "jt_ingest_flush_seconds";
-/// Orders by final or current `state`.
-pub const ORDERS_TOTAL: &str = "jt_orders_total";
-/// Signal received to order sent to the broker.
-pub const ORDER_LATENCY_SECONDS: &str = "jt_order_latency_seconds";
-/// Jobs waiting in the queue.
-pub const JOBS_QUEUED: &str = "jt_jobs_queued";
-/// Broker call failures by `kind`.
-pub const BROKER_ERRORS_TOTAL: &str = "jt_broker_errors_total";
-/// Verification discrepancies not yet closed.
-pub const DISCREPANCIES_OPEN: &str = "jt_discrepancies_open";
-/// Open live-refresh (server-sent events) connections.
-pub const SSE_CLIENTS: &str = "jt_sse_clients";
 
 /// Seconds buckets: webhook answers aim at < 20 ms and must stay under TradingView's 3 s.
 const SECONDS_BUCKETS: &[f64] = &[

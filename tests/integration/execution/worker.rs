@@ -12,7 +12,7 @@ use super::support::{Execution, buy, sell, set_up};
 
 /// Starts a worker on the system clock; polling and sweeping far slower than any deadline
 /// below, so only the wake-up can deliver.
-fn start_worker(
+pub fn start_worker(
     exec: &Execution,
     name: &str,
 ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
@@ -41,7 +41,7 @@ fn start_worker(
 }
 
 /// Waits until `listeners` sessions are LISTENing (a notification sent earlier is lost).
-async fn wait_for_listeners(exec: &Execution, listeners: i64) {
+pub async fn wait_for_listeners(exec: &Execution, listeners: i64) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let mut tx = exec.app.store.tenant(exec.user.id).await.unwrap();

@@ -7,8 +7,10 @@
 //! [`AdminTx`]: crate::AdminTx
 
 pub mod audit_log;
+pub mod execution_health;
 pub mod system_health;
 pub mod user_detail;
+pub mod user_execution;
 pub mod user_list;
 
 use crate::{AdminTx, Store, StoreError};

@@ -119,7 +119,7 @@ pub async fn seed_users_and_signals(db: &TestDb, seed: Seed) {
 
 /// `force` or `no force` row-level security on the seeded tables: without `force`, the
 /// owner (us) is not filtered. Only inside a transaction, so nobody else ever sees it off.
-async fn lift_rls(tx: &mut sqlx::PgConnection, how: &str) {
+pub(super) async fn lift_rls(tx: &mut sqlx::PgConnection, how: &str) {
     for table in ["users", "recorders", "recorded_signals"] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "alter table {table} {how} row level security"

@@ -1,15 +1,18 @@
 //! `GET /admin/health`: signals per minute (from the database, all servers), webhook answer
-//! times of this process, and totals. Sections for parts that do not exist yet say so.
+//! times of this process, totals, and execution: jobs queued and running, orders of the
+//! last hour by state, broker trouble of the last hour, lock-outs, open discrepancies.
 
 use std::time::Duration;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
+use jt_store::admin::execution_health::load_execution_health;
 use jt_store::admin::fold_signal_deltas;
 use jt_store::admin::system_health::{Totals, signals_per_minute, totals};
 
 use super::AdminUser;
+use super::execution_views::ExecutionHealthView;
 use crate::AppState;
 use crate::auth::{AuthUser, CsrfToken};
 use crate::metrics::webhook_latency;
@@ -30,6 +33,7 @@ pub(super) struct HealthPage {
     p99: String,
     max: String,
     totals: Totals,
+    execution: ExecutionHealthView,
 }
 
 pub(super) async fn get_health(
@@ -41,6 +45,7 @@ pub(super) async fn get_health(
     fold_signal_deltas(&mut tx).await?;
     let minutes = signals_per_minute(&mut tx, RATE_MINUTES).await?;
     let totals = totals(&mut tx).await?;
+    let execution = load_execution_health(&mut tx).await?;
     tx.commit().await?;
     let latency = webhook_latency();
     Ok(HealthPage {
@@ -55,6 +60,7 @@ pub(super) async fn get_health(
         p99: millis(latency.p99),
         max: millis(latency.max),
         totals,
+        execution: ExecutionHealthView::new(execution),
     })
 }
 

@@ -7,6 +7,7 @@
 //! user's data is written there in the same transaction.
 
 mod audit_page;
+mod execution_views;
 mod extract;
 mod health_page;
 mod user_page;

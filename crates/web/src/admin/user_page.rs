@@ -11,9 +11,11 @@ use jt_store::admin::user_detail::{
     AdminRecorderRow, RejectedSignal, SignalTotals, UserAccount, list_recorders, load_account,
     recent_rejected_signals, signal_totals,
 };
+use jt_store::admin::user_execution::load_user_execution;
 use jt_store::users::{Role, UserStatus, set_user_status};
 use serde_json::json;
 
+use super::execution_views::UserExecutionView;
 use super::{AdminUser, user_id};
 use crate::AppState;
 use crate::auth::{AuthUser, CsrfToken};
@@ -34,6 +36,7 @@ pub(super) struct UserPage {
     last_webhook: String,
     recorders: Vec<RecorderView>,
     rejected: Vec<RejectedView>,
+    execution: UserExecutionView,
     audit: Vec<super::audit_page::AuditView>,
     /// The admin is looking at their own account (no disable button).
     is_self: bool,
@@ -136,6 +139,7 @@ pub(super) async fn get_user(
     let totals = signal_totals(&mut tx, id).await?;
     let recorders = list_recorders(&mut tx, id).await?;
     let rejected = recent_rejected_signals(&mut tx, id).await?;
+    let execution = load_user_execution(&mut tx, id).await?;
     tx.audit("user.view", Some(id), json!({ "email": account.email }))
         .await?;
     let (audit, _) = list_audit_entries(&mut tx, Some(id), None, RECENT_AUDIT).await?;
@@ -149,6 +153,7 @@ pub(super) async fn get_user(
         totals,
         recorders: recorders.into_iter().map(RecorderView::new).collect(),
         rejected: rejected.into_iter().map(RejectedView::new).collect(),
+        execution: UserExecutionView::new(execution),
         audit: audit
             .into_iter()
             .map(super::audit_page::AuditView::new)

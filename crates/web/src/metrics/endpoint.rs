@@ -10,6 +10,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use jt_store::Store;
 use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
 
@@ -22,28 +23,38 @@ pub struct MetricsConfig {
     pub separate_listener: bool,
 }
 
+/// What a scrape needs: who may scrape, and the database for the cluster-wide gauges.
+struct Scrape {
+    config: MetricsConfig,
+    store: Store,
+}
+
 /// The `/metrics` route, for any router state. Installs the recorder now, so metrics
 /// recorded through the facade before the first webhook (e.g. by the store) are kept.
-pub fn router<S>(config: &MetricsConfig) -> Router<S> {
+pub fn router<S>(config: &MetricsConfig, store: Store) -> Router<S> {
     super::handle();
     Router::new()
         .route("/metrics", get(scrape))
-        .with_state(Arc::new(config.clone()))
+        .with_state(Arc::new(Scrape {
+            config: config.clone(),
+            store,
+        }))
 }
 
 /// Serves only `/metrics` on `listener` until `shutdown` resolves.
 pub async fn serve_separately(
     listener: TcpListener,
     config: &MetricsConfig,
+    store: Store,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router::<()>(config))
+    axum::serve(listener, router::<()>(config, store))
         .with_graceful_shutdown(shutdown)
         .await
 }
 
-async fn scrape(State(config): State<Arc<MetricsConfig>>, headers: HeaderMap) -> Response {
-    if let Some(expected) = &config.token {
+async fn scrape(State(scrape): State<Arc<Scrape>>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &scrape.config.token {
         let given = headers
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
@@ -59,6 +70,7 @@ async fn scrape(State(config): State<Arc<MetricsConfig>>, headers: HeaderMap) ->
                 .into_response();
         }
     }
+    super::cluster_gauges::refresh(&scrape.store).await;
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         super::handle().render(),
