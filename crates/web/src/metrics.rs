@@ -8,8 +8,11 @@
 //!   unconfirmed) ([`record_webhook`]);
 //! - `jt_webhook_seconds` histogram — time from request to answer ([`record_webhook`]);
 //! - `jt_ingest_batch_signals` histogram — signals per ingest transaction, and
-//!   `jt_ingest_flush_seconds` histogram — time to write and commit one (recorded by the
-//!   ingestor in `jt-store` through the `metrics` facade);
+//!   `jt_ingest_flush_seconds` histogram — time to write and commit one,
+//!   `jt_ingest_phase_seconds{phase}` histogram — that time by phase (acquire, begin,
+//!   prepare, decide, write, orders, commit), and `jt_ingest_queue_seconds` histogram — a
+//!   signal's wait from admission until its batch starts (recorded by the ingestor in
+//!   `jt-store` through the `metrics` facade);
 //! - for the execution, jobs, verification and live-refresh work (declared here so names do
 //!   not drift; recorded by their code): `jt_orders_total{state}` counter,
 //!   `jt_order_latency_seconds` histogram (signal to order on the wire),

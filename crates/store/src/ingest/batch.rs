@@ -38,11 +38,16 @@ pub(crate) async fn run_batch(
         .map(|(user, indices)| PrepareGroup::new(*user, indices.iter().map(|&i| &parsed[i])))
         .collect();
 
-    let mut tx = store.unscoped_pool().begin().await?;
+    let mut clock = PhaseClock::start();
+    let mut conn = store.unscoped_pool().acquire().await?;
+    clock.lap("acquire");
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    clock.lap("begin");
     let Json(facts): Json<Vec<GroupFacts>> = sqlx::query_scalar("select ingest_prepare($1)")
         .bind(Json(&prepare))
         .fetch_one(&mut *tx)
         .await?;
+    clock.lap("prepare");
     let mut decisions = Vec::with_capacity(groups.len());
     for ((user, indices), facts) in groups.iter().zip(&facts) {
         let signals: Vec<&Parsed<'_>> = indices.iter().map(|&i| &parsed[i]).collect();
@@ -52,11 +57,13 @@ pub(crate) async fn run_batch(
         .iter()
         .map(|(user, decision)| WriteGroup::new(*user, decision))
         .collect();
+    clock.lap("decide");
     let Json(ids): Json<Vec<Vec<(RecorderId, i64, i64)>>> =
         sqlx::query_scalar("select ingest_write($1)")
             .bind(Json(&writes))
             .fetch_one(&mut *tx)
             .await?;
+    clock.lap("write");
     let ids: Vec<HashMap<(RecorderId, i64), i64>> = ids
         .into_iter()
         .map(|group| {
@@ -78,8 +85,10 @@ pub(crate) async fn run_batch(
             .bind(EXECUTION_QUEUE)
             .execute(&mut *tx)
             .await?;
+        clock.lap("orders");
     }
     tx.commit().await?;
+    clock.lap("commit");
 
     let mut outcomes: Vec<Option<Result<IngestOutcome, IngestError>>> =
         arrivals.iter().map(|_| None).collect();
@@ -92,6 +101,23 @@ pub(crate) async fn run_batch(
         .into_iter()
         .map(|o| o.unwrap_or(Err(IngestError::UnknownRecorder)))
         .collect())
+}
+
+/// Times the phases of a batch (`jt_ingest_phase_seconds{phase}`), to see where a
+/// batch's time goes.
+struct PhaseClock(std::time::Instant);
+
+impl PhaseClock {
+    fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+
+    fn lap(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        metrics::histogram!("jt_ingest_phase_seconds", "phase" => phase)
+            .record(now.duration_since(self.0).as_secs_f64());
+        self.0 = now;
+    }
 }
 
 fn parse<'a>(arrival: &'a SignalArrival, limits: &Limits) -> Parsed<'a> {

@@ -83,6 +83,8 @@ struct Pending {
     arrival: SignalArrival,
     reply: oneshot::Sender<Result<IngestOutcome, IngestError>>,
     _ticket: Ticket,
+    /// When it was queued (`jt_ingest_queue_seconds`: queued until its batch starts).
+    queued_at: Instant,
 }
 
 /// A signal handed to the ingestor: await its outcome (or drop it; it is recorded anyway).
@@ -166,6 +168,7 @@ impl Ingestor {
             arrival,
             reply,
             _ticket: ticket,
+            queued_at: Instant::now(),
         };
         let sender = usize::try_from(shard)
             .ok()
@@ -249,6 +252,10 @@ async fn flush_measured(
 ) {
     let size = batch.len();
     let started = Instant::now();
+    for pending in &batch {
+        metrics::histogram!("jt_ingest_queue_seconds")
+            .record(started.duration_since(pending.queued_at).as_secs_f64());
+    }
     if let Err(error) = tokio::spawn(flush(store, tokens, config, batch)).await {
         tracing::error!(%error, size, "ingest batch task failed");
     }
