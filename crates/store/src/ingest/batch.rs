@@ -13,7 +13,8 @@ use sqlx::types::Json;
 use super::decide::{Fate, GroupDecision, GroupFacts, Parsed, SignalRef, Verdict, decide_group};
 use super::records::{PositionRecord, SignalRecord, TradeRecord};
 use super::{IngestError, IngestOutcome, Rejection, SignalArrival};
-use crate::orders::{EXECUTION_QUEUE, OrderIntent};
+use super::order_intents::{OrderIntent, order_intents};
+use crate::orders::EXECUTION_QUEUE;
 use crate::recorders::MAX_DUPLICATE_WINDOW_SECS;
 use crate::{RecorderId, Store, StoreError, UserId};
 
@@ -58,9 +59,11 @@ pub(crate) async fn run_batch(
         .map(|(user, decision)| WriteGroup::new(*user, decision))
         .collect();
     clock.lap("decide");
+    // The orders of accepted signals commit with them (SPEC §8), in the same round trip.
     let Json(ids): Json<Vec<Vec<(RecorderId, i64, i64)>>> =
-        sqlx::query_scalar("select ingest_write($1)")
+        sqlx::query_scalar("select ingest_write($1, $2)")
             .bind(Json(&writes))
+            .bind(EXECUTION_QUEUE)
             .fetch_one(&mut *tx)
             .await?;
     clock.lap("write");
@@ -73,20 +76,6 @@ pub(crate) async fn run_batch(
                 .collect()
         })
         .collect();
-    // The orders of accepted signals commit with them (SPEC §8), one round trip for all.
-    let orders: Vec<OrderGroup> = decisions
-        .iter()
-        .zip(&ids)
-        .filter_map(|((user, decision), ids)| OrderGroup::new(*user, decision, ids))
-        .collect();
-    if !orders.is_empty() {
-        sqlx::query("select enqueue_batch_orders($1, $2)")
-            .bind(Json(&orders))
-            .bind(EXECUTION_QUEUE)
-            .execute(&mut *tx)
-            .await?;
-        clock.lap("orders");
-    }
     tx.commit().await?;
     clock.lap("commit");
 
@@ -272,55 +261,6 @@ impl PrepareGroup {
     }
 }
 
-/// The orders one tenant group's accepted signals make (`enqueue_batch_orders`).
-#[derive(Debug, Serialize)]
-struct OrderGroup {
-    user_id: UserId,
-    intents: Vec<OrderIntent>,
-}
-
-impl OrderGroup {
-    /// `None` when no signal of the group changed a position in an executable contract.
-    fn new(
-        user_id: UserId,
-        decision: &GroupDecision,
-        ids: &HashMap<(RecorderId, i64), i64>,
-    ) -> Option<Self> {
-        let mut intents = Vec::new();
-        for legs in &decision.legs {
-            let Some(signal_id) = ids.get(&(legs.recorder, legs.seq)) else {
-                continue;
-            };
-            // A flip's exit and entry in one contract make one order of the full delta; a
-            // roll's exit and entry in two contracts stay two, exit first.
-            let mut by_contract: Vec<(String, i64)> = Vec::new();
-            for fill in legs.fills.iter() {
-                let Some(contract) = fill.contract else {
-                    continue;
-                };
-                let symbol = contract.tradovate_symbol();
-                match by_contract.iter_mut().find(|(c, _)| *c == symbol) {
-                    Some((_, delta)) => *delta += fill.quantity,
-                    None => by_contract.push((symbol, fill.quantity)),
-                }
-            }
-            intents.extend(
-                by_contract
-                    .into_iter()
-                    .filter(|(_, delta)| *delta != 0)
-                    .map(|(contract, delta)| OrderIntent {
-                        recorder_id: legs.recorder,
-                        signal_id: *signal_id,
-                        contract,
-                        delta,
-                        price: legs.price,
-                    }),
-            );
-        }
-        (!intents.is_empty()).then_some(Self { user_id, intents })
-    }
-}
-
 /// What `ingest_write` writes for one tenant group.
 #[derive(Debug, Serialize)]
 struct WriteGroup<'a> {
@@ -328,6 +268,7 @@ struct WriteGroup<'a> {
     signals: &'a [SignalRecord],
     positions: Vec<PositionRecord<'a>>,
     trades: Vec<TradeRecord<'a>>,
+    intents: Vec<OrderIntent>,
 }
 
 impl<'a> WriteGroup<'a> {
@@ -352,6 +293,7 @@ impl<'a> WriteGroup<'a> {
                 .iter()
                 .map(|(recorder, seq, trade)| TradeRecord::new(*recorder, *seq, trade))
                 .collect(),
+            intents: order_intents(decision),
         }
     }
 }

@@ -17,9 +17,11 @@
 //!   and limits how much of it one user may hold (429).
 
 mod admission;
+mod announcer;
 mod batch;
 mod batcher;
 mod decide;
+mod order_intents;
 pub(crate) mod records;
 mod token_cache;
 
