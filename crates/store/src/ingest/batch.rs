@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 use sqlx::types::Json;
 
 use super::decide::{Fate, GroupDecision, GroupFacts, Parsed, SignalRef, Verdict, decide_group};
+use super::order_intents::{OrderIntent, order_intents};
 use super::records::{PositionRecord, SignalRecord, TradeRecord};
 use super::{IngestError, IngestOutcome, Rejection, SignalArrival};
-use super::order_intents::{OrderIntent, order_intents};
 use crate::orders::EXECUTION_QUEUE;
 use crate::recorders::MAX_DUPLICATE_WINDOW_SECS;
 use crate::{RecorderId, Store, StoreError, UserId};

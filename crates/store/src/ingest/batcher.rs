@@ -330,7 +330,11 @@ async fn flush(writer: Arc<Writer>, batch: Vec<Pending>) {
         Err(error) => {
             for pending in batch {
                 tracing::error!(%error, recorder = %pending.arrival.recorder(), "signal could not be applied; keeping it as rejected");
-                let outcome = match record_unprocessable(store, &pending.arrival, limits.max_body_bytes)
+                let outcome = match record_unprocessable(
+                    store,
+                    &pending.arrival,
+                    limits.max_body_bytes,
+                )
                 .await
                 {
                     Ok(Some(signal_id)) => Ok(IngestOutcome::Rejected {
