@@ -9,6 +9,8 @@
 //! | `jt_webhook_seconds` | histogram | | web: request to answer (ingest latency) |
 //! | `jt_ingest_batch_signals` | histogram | | store: signals per ingest transaction |
 //! | `jt_ingest_flush_seconds` | histogram | | store: write and commit of one batch |
+//! | `jt_ingest_phase_seconds` | histogram | `phase` (acquire, begin, prepare, decide, write, commit) | store: that time by phase |
+//! | `jt_ingest_queue_seconds` | histogram | | store: a signal's wait from admission until its batch starts |
 //! | `jt_orders_total` | counter | `state` ([`OrderStatus`]) | worker; store for orders a disable stopped |
 //! | `jt_order_latency_seconds` | histogram | | worker: signal received → order on the wire (first send) |
 //! | `jt_order_send_seconds` | histogram | | worker: one place-order call to the broker |
@@ -29,6 +31,10 @@ pub const WEBHOOK_SECONDS: &str = "jt_webhook_seconds";
 pub const INGEST_BATCH_SIGNALS: &str = "jt_ingest_batch_signals";
 /// Time to write and commit one ingest transaction, seconds.
 pub const INGEST_FLUSH_SECONDS: &str = "jt_ingest_flush_seconds";
+/// One ingest transaction's time by `phase`, seconds.
+pub const INGEST_PHASE_SECONDS: &str = "jt_ingest_phase_seconds";
+/// A signal's wait from admission until its batch starts, seconds.
+pub const INGEST_QUEUE_SECONDS: &str = "jt_ingest_queue_seconds";
 /// Orders that reached a `state` ([`OrderStatus`]).
 pub const ORDERS_TOTAL: &str = "jt_orders_total";
 /// Signal received to the order's first send to the broker, seconds.
@@ -52,6 +58,8 @@ pub const ALL: &[&str] = &[
     WEBHOOK_SECONDS,
     INGEST_BATCH_SIGNALS,
     INGEST_FLUSH_SECONDS,
+    INGEST_PHASE_SECONDS,
+    INGEST_QUEUE_SECONDS,
     ORDERS_TOTAL,
     ORDER_LATENCY_SECONDS,
     ORDER_SEND_SECONDS,

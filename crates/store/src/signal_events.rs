@@ -52,16 +52,17 @@ impl Store {
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::Corrupt(format!("signal event: {e}")))?;
-        let mut tx = self.unscoped_pool().begin().await?;
-        sqlx::query("set local synchronous_commit = off")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("select pg_notify($1, payload) from unnest($2::text[]) as p(payload)")
-            .bind(CHANNEL)
-            .bind(payloads)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        // One round trip, in an implicit transaction whose commit waits for no WAL flush
+        // (set_config with is_local lasts until that commit).
+        sqlx::query(
+            "select count(pg_notify($1, p.payload))
+               from set_config('synchronous_commit', 'off', true),
+                    unnest($2::text[]) as p(payload)",
+        )
+        .bind(CHANNEL)
+        .bind(payloads)
+        .execute(self.unscoped_pool())
+        .await?;
         Ok(())
     }
 

@@ -42,8 +42,8 @@ pub(crate) struct AdmissionLimits {
     pub max_wait: Duration,
     /// Signals one user may have in flight at once.
     pub per_user: usize,
-    /// Shards writing in parallel (divides the estimated wait).
-    pub shards: usize,
+    /// Batches written in parallel, all shards together (divides the estimated wait).
+    pub parallel_batches: usize,
 }
 
 #[derive(Debug)]
@@ -104,9 +104,9 @@ impl Admission {
     /// How long `queued` signals would wait at the measured rate.
     fn estimated_wait(&self, queued: usize) -> Duration {
         let per_signal = self.nanos_per_signal.load(Ordering::Relaxed);
-        let shards = u64::try_from(self.limits.shards.max(1)).unwrap_or(1);
+        let parallel = u64::try_from(self.limits.parallel_batches.max(1)).unwrap_or(1);
         let queued = u64::try_from(queued).unwrap_or(u64::MAX);
-        Duration::from_nanos(queued.saturating_mul(per_signal) / shards)
+        Duration::from_nanos(queued.saturating_mul(per_signal) / parallel)
     }
 
     /// Feeds a flush of `signals` that took `took` into the rate estimate.
@@ -178,7 +178,7 @@ mod tests {
             queue_floor: 2,
             max_wait: Duration::from_millis(100),
             per_user,
-            shards: 1,
+            parallel_batches: 1,
         }))
     }
 

@@ -11,9 +11,11 @@ use sha2::{Digest, Sha256};
 use sqlx::types::Json;
 
 use super::decide::{Fate, GroupDecision, GroupFacts, Parsed, SignalRef, Verdict, decide_group};
+use super::order_intents::{OrderIntent, order_intents};
 use super::records::{PositionRecord, SignalRecord, TradeRecord};
 use super::{IngestError, IngestOutcome, Rejection, SignalArrival};
-use crate::orders::{EXECUTION_QUEUE, OrderIntent};
+use crate::metric_names;
+use crate::orders::EXECUTION_QUEUE;
 use crate::recorders::MAX_DUPLICATE_WINDOW_SECS;
 use crate::{RecorderId, Store, StoreError, UserId};
 
@@ -38,11 +40,16 @@ pub(crate) async fn run_batch(
         .map(|(user, indices)| PrepareGroup::new(*user, indices.iter().map(|&i| &parsed[i])))
         .collect();
 
-    let mut tx = store.unscoped_pool().begin().await?;
+    let mut clock = PhaseClock::start();
+    let mut conn = store.unscoped_pool().acquire().await?;
+    clock.lap("acquire");
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    clock.lap("begin");
     let Json(facts): Json<Vec<GroupFacts>> = sqlx::query_scalar("select ingest_prepare($1)")
         .bind(Json(&prepare))
         .fetch_one(&mut *tx)
         .await?;
+    clock.lap("prepare");
     let mut decisions = Vec::with_capacity(groups.len());
     for ((user, indices), facts) in groups.iter().zip(&facts) {
         let signals: Vec<&Parsed<'_>> = indices.iter().map(|&i| &parsed[i]).collect();
@@ -52,11 +59,15 @@ pub(crate) async fn run_batch(
         .iter()
         .map(|(user, decision)| WriteGroup::new(*user, decision))
         .collect();
+    clock.lap("decide");
+    // The orders of accepted signals commit with them (SPEC §8), in the same round trip.
     let Json(ids): Json<Vec<Vec<(RecorderId, i64, i64)>>> =
-        sqlx::query_scalar("select ingest_write($1)")
+        sqlx::query_scalar("select ingest_write($1, $2)")
             .bind(Json(&writes))
+            .bind(EXECUTION_QUEUE)
             .fetch_one(&mut *tx)
             .await?;
+    clock.lap("write");
     let ids: Vec<HashMap<(RecorderId, i64), i64>> = ids
         .into_iter()
         .map(|group| {
@@ -66,20 +77,8 @@ pub(crate) async fn run_batch(
                 .collect()
         })
         .collect();
-    // The orders of accepted signals commit with them (SPEC §8), one round trip for all.
-    let orders: Vec<OrderGroup> = decisions
-        .iter()
-        .zip(&ids)
-        .filter_map(|((user, decision), ids)| OrderGroup::new(*user, decision, ids))
-        .collect();
-    if !orders.is_empty() {
-        sqlx::query("select enqueue_batch_orders($1, $2)")
-            .bind(Json(&orders))
-            .bind(EXECUTION_QUEUE)
-            .execute(&mut *tx)
-            .await?;
-    }
     tx.commit().await?;
+    clock.lap("commit");
 
     let mut outcomes: Vec<Option<Result<IngestOutcome, IngestError>>> =
         arrivals.iter().map(|_| None).collect();
@@ -92,6 +91,23 @@ pub(crate) async fn run_batch(
         .into_iter()
         .map(|o| o.unwrap_or(Err(IngestError::UnknownRecorder)))
         .collect())
+}
+
+/// Times the phases of a batch (`jt_ingest_phase_seconds{phase}`), to see where a
+/// batch's time goes.
+struct PhaseClock(std::time::Instant);
+
+impl PhaseClock {
+    fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+
+    fn lap(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        metrics::histogram!(metric_names::INGEST_PHASE_SECONDS, "phase" => phase)
+            .record(now.duration_since(self.0).as_secs_f64());
+        self.0 = now;
+    }
 }
 
 fn parse<'a>(arrival: &'a SignalArrival, limits: &Limits) -> Parsed<'a> {
@@ -246,55 +262,6 @@ impl PrepareGroup {
     }
 }
 
-/// The orders one tenant group's accepted signals make (`enqueue_batch_orders`).
-#[derive(Debug, Serialize)]
-struct OrderGroup {
-    user_id: UserId,
-    intents: Vec<OrderIntent>,
-}
-
-impl OrderGroup {
-    /// `None` when no signal of the group changed a position in an executable contract.
-    fn new(
-        user_id: UserId,
-        decision: &GroupDecision,
-        ids: &HashMap<(RecorderId, i64), i64>,
-    ) -> Option<Self> {
-        let mut intents = Vec::new();
-        for legs in &decision.legs {
-            let Some(signal_id) = ids.get(&(legs.recorder, legs.seq)) else {
-                continue;
-            };
-            // A flip's exit and entry in one contract make one order of the full delta; a
-            // roll's exit and entry in two contracts stay two, exit first.
-            let mut by_contract: Vec<(String, i64)> = Vec::new();
-            for fill in legs.fills.iter() {
-                let Some(contract) = fill.contract else {
-                    continue;
-                };
-                let symbol = contract.tradovate_symbol();
-                match by_contract.iter_mut().find(|(c, _)| *c == symbol) {
-                    Some((_, delta)) => *delta += fill.quantity,
-                    None => by_contract.push((symbol, fill.quantity)),
-                }
-            }
-            intents.extend(
-                by_contract
-                    .into_iter()
-                    .filter(|(_, delta)| *delta != 0)
-                    .map(|(contract, delta)| OrderIntent {
-                        recorder_id: legs.recorder,
-                        signal_id: *signal_id,
-                        contract,
-                        delta,
-                        price: legs.price,
-                    }),
-            );
-        }
-        (!intents.is_empty()).then_some(Self { user_id, intents })
-    }
-}
-
 /// What `ingest_write` writes for one tenant group.
 #[derive(Debug, Serialize)]
 struct WriteGroup<'a> {
@@ -302,6 +269,7 @@ struct WriteGroup<'a> {
     signals: &'a [SignalRecord],
     positions: Vec<PositionRecord<'a>>,
     trades: Vec<TradeRecord<'a>>,
+    intents: Vec<OrderIntent>,
 }
 
 impl<'a> WriteGroup<'a> {
@@ -326,6 +294,7 @@ impl<'a> WriteGroup<'a> {
                 .iter()
                 .map(|(recorder, seq, trade)| TradeRecord::new(*recorder, *seq, trade))
                 .collect(),
+            intents: order_intents(decision),
         }
     }
 }

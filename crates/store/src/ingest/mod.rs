@@ -6,9 +6,10 @@
 //! applied". The work belongs to the ingestor's tasks, not to the HTTP request, so a sender
 //! that hangs up after its body cannot cancel it.
 //!
-//! - **Order**: a recorder always maps to the same shard, and a shard runs one batch at a
-//!   time, so a recorder's signals apply in arrival order; across processes the recorder's
-//!   row lock orders them (taken in one global order, so batches cannot deadlock).
+//! - **Order**: a recorder always maps to the same shard, and a shard starts a batch only
+//!   after every earlier batch sharing a recorder with it has finished, so a recorder's
+//!   signals apply in arrival order; across processes the recorder's row lock orders them
+//!   (taken in one global order, so batches cannot deadlock).
 //! - **Isolation**: one signal's rejection is a stored row like any other. A batch that fails
 //!   for another reason is retried one signal per transaction, so a bad neighbour fails alone.
 //! - **Tenancy**: each tenant group of a batch runs under its own `app.user_id`
@@ -17,9 +18,11 @@
 //!   and limits how much of it one user may hold (429).
 
 mod admission;
+mod announcer;
 mod batch;
 mod batcher;
 mod decide;
+mod order_intents;
 pub(crate) mod records;
 mod token_cache;
 
