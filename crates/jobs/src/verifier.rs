@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jt_store::broker_accounts::{
-    AccountKind, BrokerAccount, ConnectionOutcome, get_account, record_connection,
+    AccountKind, BrokerAccount, ConnectionOutcome, Environment, get_account, record_connection,
 };
 use jt_store::verification::{
     CheckOutcome, ContractCheck, VerificationStatus, expected_positions, record_check,
@@ -22,7 +22,7 @@ use crate::executor::{Executor, JobError};
 pub struct Verifier {
     executor: Arc<Executor>,
     /// Contract ids by symbol, per broker environment (they do not change).
-    contract_ids: Mutex<HashMap<(String, String), i64>>,
+    contract_ids: Mutex<HashMap<(Option<Environment>, String), i64>>,
 }
 
 impl Verifier {
@@ -158,8 +158,7 @@ impl Verifier {
         client: &TradovateClient,
         symbol: &str,
     ) -> Result<Option<i64>, TradovateError> {
-        let environment = format!("{:?}", broker.environment);
-        let key = (environment, symbol.to_owned());
+        let key = (broker.environment, symbol.to_owned());
         if let Some(id) = self.contract_ids.lock().await.get(&key) {
             return Ok(Some(*id));
         }
