@@ -38,7 +38,8 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     /// How often due orders are swept for.
     pub sweep_interval: Duration,
-    /// How often due verification checks are claimed and queued.
+    /// How often due verification checks are claimed and queued, and the verification
+    /// queue polled.
     pub verification_tick: Duration,
 }
 
@@ -113,10 +114,11 @@ pub async fn run_worker(
         .build(execute_account);
     let verification = WorkerBuilder::new(format!("{name}-verify"))
         .backend(
+            // Polled, not woken: checks are periodic, and a LISTEN would hold one more
+            // pooled connection for good.
             PostgresStorage::<VerifyAccount>::new(&pool)
                 .with_config(Config::default().queue(VERIFICATION_QUEUE))
-                .with_pubsub()
-                .poll_with_interval(config.poll_interval),
+                .poll_with_interval(config.verification_tick),
         )
         .concurrency(config.concurrency)
         .data(Arc::new(Verifier::new(executor.clone())))

@@ -416,7 +416,6 @@ async fn the_worker_finds_a_manual_exit_within_two_intervals() {
     long_and_filled(&exec).await;
     let executor = Arc::new(exec.executor());
     let config = WorkerConfig {
-        poll_interval: Duration::from_millis(100),
         verification_tick: Duration::from_millis(50),
         ..WorkerConfig::default()
     };

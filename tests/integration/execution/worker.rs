@@ -40,13 +40,15 @@ pub fn start_worker(
     (stop, task)
 }
 
-/// Waits until `listeners` sessions are LISTENing (a notification sent earlier is lost).
+/// Waits until `listeners` worker processes are LISTENing for apalis jobs (a notification
+/// sent earlier is lost; the web server's own listeners do not count).
 pub async fn wait_for_listeners(exec: &Execution, listeners: i64) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let mut tx = exec.app.store.tenant(exec.user.id).await.unwrap();
         let count: i64 = sqlx::query_scalar(
-            "select count(*) from pg_stat_activity where datname = current_database() and query ilike 'listen%'",
+            "select count(*) from pg_stat_activity
+             where datname = current_database() and query ilike 'listen%apalis::job::insert%'",
         )
         .fetch_one(tx.conn())
         .await
