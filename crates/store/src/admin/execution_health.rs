@@ -167,7 +167,7 @@ pub async fn locked_out_accounts(
     Ok((count, accounts))
 }
 
-/// An open discrepancy of any user.
+/// An open discrepancy with its owner (health page: any user's; user page: theirs).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DiscrepancyRow {
     /// Its owner.

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::admin::execution_health::DiscrepancyRow;
 use crate::broker_accounts::{AccountKind, AccountStatus, Environment};
 use crate::orders::OrderStatus;
 use crate::{AdminTx, BrokerAccountId, StoreError, UserId};
@@ -76,27 +77,6 @@ pub struct FailedOrder {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// A discrepancy still open: the broker's position differs from the signals'.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OpenDiscrepancy {
-    /// Id.
-    pub id: i64,
-    /// The account.
-    pub account_id: BrokerAccountId,
-    /// The account's name.
-    pub account_name: String,
-    /// Contract.
-    pub contract: String,
-    /// Net position the signals say (Σ links × multiplier).
-    pub expected: i64,
-    /// Net position at the broker.
-    pub actual: i64,
-    /// First seen differing.
-    pub first_seen: DateTime<Utc>,
-    /// Last seen differing.
-    pub last_seen: DateTime<Utc>,
-}
-
 /// Everything of the user's execution the console shows.
 #[derive(Debug, Clone)]
 pub struct UserExecution {
@@ -107,7 +87,7 @@ pub struct UserExecution {
     /// The newest failed, rejected or expired orders.
     pub failed_orders: Vec<FailedOrder>,
     /// Open discrepancies.
-    pub discrepancies: Vec<OpenDiscrepancy>,
+    pub discrepancies: Vec<DiscrepancyRow>,
 }
 
 /// Reads [`UserExecution`].
@@ -193,11 +173,13 @@ pub async fn recent_failed_orders(
 pub async fn open_discrepancies(
     tx: &mut AdminTx,
     user: UserId,
-) -> Result<Vec<OpenDiscrepancy>, StoreError> {
+) -> Result<Vec<DiscrepancyRow>, StoreError> {
     Ok(sqlx::query_as(
-        "select d.id, d.account_id, a.name as account_name, d.contract, d.expected, d.actual,
+        "select d.user_id, u.email, a.name as account_name, d.contract, d.expected, d.actual,
                 d.first_seen, d.last_seen
-         from discrepancies d join broker_accounts a on a.id = d.account_id
+         from discrepancies d
+         join users u on u.id = d.user_id
+         join broker_accounts a on a.id = d.account_id
          where d.user_id = $1 and d.closed_at is null
          order by d.last_seen desc, d.id desc limit $2",
     )

@@ -6,7 +6,7 @@ use jt_store::admin::execution_health::{
     BrokerTrouble, DiscrepancyRow, ExecutionHealth, LockedOutAccount, TroubledOrder,
 };
 use jt_store::admin::user_execution::{
-    AdminBrokerAccount, FailedOrder, OpenDiscrepancy, UserExecution, VerificationStatus,
+    AdminBrokerAccount, FailedOrder, UserExecution, VerificationStatus,
 };
 use jt_store::broker_accounts::{AccountKind, AccountStatus, Environment};
 use jt_store::job_queue::QueueDepth;
@@ -47,7 +47,7 @@ impl UserExecutionView {
             discrepancies: execution
                 .discrepancies
                 .into_iter()
-                .map(DiscrepancyView::of_user)
+                .map(DiscrepancyView::new)
                 .collect(),
         }
     }
@@ -175,20 +175,7 @@ pub(super) struct DiscrepancyView {
 }
 
 impl DiscrepancyView {
-    pub(super) fn of_user(row: OpenDiscrepancy) -> Self {
-        Self {
-            user_id: String::new(),
-            email: String::new(),
-            account: row.account_name,
-            contract: row.contract,
-            expected: row.expected,
-            actual: row.actual,
-            first_seen: utc(row.first_seen),
-            last_seen: utc(row.last_seen),
-        }
-    }
-
-    pub(super) fn of_anyone(row: DiscrepancyRow) -> Self {
+    pub(super) fn new(row: DiscrepancyRow) -> Self {
         Self {
             user_id: row.user_id.to_string(),
             email: row.email,
@@ -239,7 +226,7 @@ impl ExecutionHealthView {
             discrepancies: health
                 .discrepancies
                 .into_iter()
-                .map(DiscrepancyView::of_anyone)
+                .map(DiscrepancyView::new)
                 .collect(),
         }
     }
