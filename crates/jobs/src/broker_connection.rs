@@ -129,6 +129,16 @@ pub async fn connect(
     })
 }
 
+/// Until when a lock-out met at `now` lasts: the time the broker asked for, or
+/// [`jt_tradovate::LOCK_OUT`] when it named none. Nothing goes to the broker before.
+pub(crate) fn lock_out_until(
+    error: &TradovateError,
+    now: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    let wait = error.retry_after().unwrap_or(jt_tradovate::LOCK_OUT);
+    now + chrono::Duration::from_std(wait).unwrap_or_default()
+}
+
 /// Logs in with a stored account's credentials, picks its broker account and records the
 /// outcome (status, token validity, lock-out) on it; paper accounts are always connected.
 pub async fn test_connection(
@@ -149,14 +159,10 @@ pub async fn test_connection(
         Err(error) => ConnectionOutcome::Failed(error.to_string()),
         Ok(client) => match connect(&client, broker.broker_account_name.as_deref()).await {
             Ok(outcome) => outcome,
-            Err(error) if error.class() == ErrorClass::LockedOut => {
-                let wait = error.retry_after().unwrap_or(jt_tradovate::LOCK_OUT);
-                ConnectionOutcome::LockedOut {
-                    until: chrono::Utc::now()
-                        + chrono::Duration::from_std(wait).unwrap_or_default(),
-                    message: error.to_string(),
-                }
-            }
+            Err(error) if error.class() == ErrorClass::LockedOut => ConnectionOutcome::LockedOut {
+                until: lock_out_until(&error, chrono::Utc::now()),
+                message: error.to_string(),
+            },
             Err(error) => ConnectionOutcome::Failed(error.to_string()),
         },
     };

@@ -25,7 +25,7 @@ use jt_tradovate::model::{OrderAction, PlaceOrder};
 use jt_tradovate::{ErrorClass, TradovateClient, TradovateError};
 use tokio::sync::Mutex;
 
-use crate::broker_connection::{ExecutorConfig, connect, new_client};
+use crate::broker_connection::{ExecutorConfig, connect, lock_out_until, new_client};
 use crate::clock::Clock;
 use crate::order_outcomes::{broker_status, end, expiry, owner_disabled, wait_or_give_up};
 
@@ -339,8 +339,7 @@ impl Executor {
                 Step::Progress
             }
             ErrorClass::LockedOut => {
-                let wait = error.retry_after().unwrap_or(jt_tradovate::LOCK_OUT);
-                let until = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                let until = lock_out_until(error, now);
                 let outcome = ConnectionOutcome::LockedOut {
                     until,
                     message: message.clone(),

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jt_store::broker_accounts::{
-    AccountKind, BrokerAccount, ConnectionOutcome, Environment, get_account, record_connection,
+    BrokerAccount, ConnectionOutcome, Environment, get_account, record_connection,
 };
 use jt_store::verification::{
     CheckOutcome, ContractCheck, VerificationStatus, expected_positions, record_check,
@@ -16,6 +16,7 @@ use jt_store::{BrokerAccountId, UserId};
 use jt_tradovate::{ErrorClass, TradovateClient, TradovateError};
 use tokio::sync::Mutex;
 
+use crate::broker_connection::lock_out_until;
 use crate::executor::{Executor, JobError};
 
 /// Checks accounts, sharing the executor's broker clients (one login per account).
@@ -34,8 +35,8 @@ impl Verifier {
         }
     }
 
-    /// Checks one account now and records the result. `None` when the account is not (or
-    /// no longer) verified: deleted, paper, or switched off since the check was queued.
+    /// Checks one account now and records the result. `None` when the account is no longer
+    /// verified: deleted, or switched off since the check was queued.
     pub async fn verify(
         &self,
         user: UserId,
@@ -48,7 +49,8 @@ impl Verifier {
             Err(jt_store::StoreError::NotFound(_)) => return Ok(None),
             Err(error) => return Err(error.into()),
         };
-        if !broker.verification_enabled || broker.kind == AccountKind::Paper {
+        // The schema allows verification on Tradovate accounts only.
+        if !broker.verification_enabled {
             return Ok(None);
         }
         let expected = expected_positions(&mut tx, account).await?;
@@ -174,9 +176,8 @@ impl Verifier {
 
     /// A lock-out met while checking closes the account's circuit for orders too.
     async fn record_lock_out(&self, user: UserId, broker: &BrokerAccount, error: &TradovateError) {
-        let wait = error.retry_after().unwrap_or(jt_tradovate::LOCK_OUT);
         let outcome = ConnectionOutcome::LockedOut {
-            until: self.executor.now() + chrono::Duration::from_std(wait).unwrap_or_default(),
+            until: lock_out_until(error, self.executor.now()),
             message: error.to_string(),
         };
         let recorded = async {
