@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 
-use crate::broker_accounts::{AccountKind, BrokerAccount, COLUMNS, get_account};
+use crate::broker_accounts::{AccountKind, BrokerAccount, COLUMNS};
 use crate::{BrokerAccountId, Store, StoreError, TenantTx};
 
 /// The apalis queue (`apalis.jobs.job_type`) of verification checks.
@@ -37,16 +37,19 @@ pub struct VerificationSettings {
 
 impl VerificationSettings {
     /// Checks the interval (10 s to a day).
-    pub fn new(enabled: bool, interval_secs: i32) -> Result<Self, StoreError> {
-        if !(MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(&interval_secs) {
-            return Err(StoreError::Invalid(format!(
-                "the verification interval must be {MIN_INTERVAL_SECS} to {MAX_INTERVAL_SECS} \
-                 seconds; got {interval_secs}"
-            )));
-        }
+    pub fn new(enabled: bool, interval_secs: i64) -> Result<Self, StoreError> {
+        let interval = i32::try_from(interval_secs)
+            .ok()
+            .filter(|secs| (MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(secs))
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "the verification interval must be {MIN_INTERVAL_SECS} to \
+                     {MAX_INTERVAL_SECS} seconds; got {interval_secs}"
+                ))
+            })?;
         Ok(Self {
             enabled,
-            interval_secs,
+            interval_secs: interval,
         })
     }
 
@@ -61,16 +64,17 @@ impl VerificationSettings {
     }
 }
 
-/// Turns verification on or off for an account, or changes its interval. A newly enabled
+/// Turns verification on or off for an account (as read in this transaction), or changes its
+/// interval. A newly enabled
 /// account gets its first check at a random point of the first interval (accounts enabled
 /// together do not fire together); a shorter interval brings a far-off check nearer. Turning
 /// it off forgets the latest state and closes open discrepancies.
 pub async fn set_verification(
     tx: &mut TenantTx,
-    id: BrokerAccountId,
+    account: &BrokerAccount,
     settings: VerificationSettings,
 ) -> Result<BrokerAccount, StoreError> {
-    let account = get_account(tx, id).await?;
+    let id = account.id;
     if settings.enabled && account.kind == AccountKind::Paper {
         return Err(StoreError::Invalid(
             "a paper account fills every order at the signal price, so there is no broker to \

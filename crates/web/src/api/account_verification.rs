@@ -21,7 +21,7 @@ use crate::app::AppState;
 #[serde(deny_unknown_fields)]
 pub struct PatchAccount {
     verification: Option<bool>,
-    verification_interval_secs: Option<i32>,
+    verification_interval_secs: Option<i64>,
 }
 
 /// `PATCH /api/v1/accounts/{id}`: the verification switch and interval.
@@ -37,9 +37,9 @@ pub async fn patch(
     let settings = VerificationSettings::new(
         body.verification.unwrap_or(account.verification_enabled),
         body.verification_interval_secs
-            .unwrap_or(account.verification_interval_secs),
+            .unwrap_or(i64::from(account.verification_interval_secs)),
     )?;
-    let account = set_verification(&mut tx, id, settings).await?;
+    let account = set_verification(&mut tx, &account, settings).await?;
     tx.commit().await?;
     Ok(Json(account.into()))
 }

@@ -4,18 +4,20 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono_tz::Tz;
-use jt_store::StoreError;
-use jt_store::broker_accounts::{AccountKind, BrokerAccount, list_accounts};
+use jt_store::broker_accounts::{AccountKind, BrokerAccount, get_account, list_accounts};
 use jt_store::verification::{
     DEFAULT_INTERVAL_SECS, VerificationSettings, VerificationStatus, VerificationView,
     set_verification, verification_view,
 };
+use jt_store::{BrokerAccountId, StoreError};
 use serde::Deserialize;
 
 use super::accounts::{account_id, account_page};
-use super::display;
+use super::display::{self, sentence};
+use super::form_values::whole_number;
 use crate::AppState;
 use crate::auth::{AuthUser, CsrfToken};
 use crate::page_error::PageError;
@@ -150,7 +152,8 @@ pub(super) struct VerificationForm {
     interval_secs: Option<String>,
 }
 
-/// `POST /accounts/{id}/verification`: the switch and interval.
+/// `POST /accounts/{id}/verification`: the switch and interval; the page again with what to
+/// fix (422) when they are refused.
 pub(super) async fn post_verification(
     State(state): State<AppState>,
     user: AuthUser,
@@ -159,31 +162,31 @@ pub(super) async fn post_verification(
     Form(form): Form<VerificationForm>,
 ) -> Result<Response, PageError> {
     let id = account_id(&id)?;
-    let interval = form
-        .interval_secs
-        .as_deref()
-        .map(str::trim)
-        .filter(|raw| !raw.is_empty())
-        .map(|raw| raw.parse::<i32>().unwrap_or(0))
-        .unwrap_or(DEFAULT_INTERVAL_SECS);
-    let settings = VerificationSettings::new(form.enabled.is_some(), interval);
-    let saved = match settings {
-        Ok(settings) => {
-            let mut tx = state.store.tenant(user.user_id).await?;
-            let saved = set_verification(&mut tx, id, settings).await;
-            if saved.is_ok() {
-                tx.commit().await?;
-            }
-            saved.map(|_| ())
-        }
-        Err(error) => Err(error),
-    };
-    match saved {
+    match save_verification(&state, &user, id, &form).await {
         Ok(()) => Ok(Redirect::to(&format!("/accounts/{id}#verification")).into_response()),
         Err(StoreError::Invalid(message)) => {
-            let page = account_page(&state, user, csrf_token, id, None, Some(message)).await?;
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            let page =
+                account_page(&state, user, csrf_token, id, None, Some(sentence(&message))).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(error) => Err(error.into()),
     }
+}
+
+async fn save_verification(
+    state: &AppState,
+    user: &AuthUser,
+    id: BrokerAccountId,
+    form: &VerificationForm,
+) -> Result<(), StoreError> {
+    // The field is optional: empty means the default, like the API's.
+    let interval = match form.interval_secs.as_deref().map(str::trim) {
+        None | Some("") => i64::from(DEFAULT_INTERVAL_SECS),
+        Some(raw) => whole_number("the verification interval", raw, "60")?,
+    };
+    let settings = VerificationSettings::new(form.enabled.is_some(), interval)?;
+    let mut tx = state.store.tenant(user.user_id).await?;
+    let account = get_account(&mut tx, id).await?;
+    set_verification(&mut tx, &account, settings).await?;
+    tx.commit().await
 }
