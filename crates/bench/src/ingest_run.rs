@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use jt_store::{Access, Database, DbConfig, SecretKey, Store};
+use jt_store::{Access, DATABASE_NAME, Database, DbConfig, SecretKey, Store};
 
 use crate::BenchError;
 use crate::ingest_options::{IngestArgs, IngestPlan, Mode};
@@ -22,6 +22,10 @@ use crate::server_process::{BenchServer, TempDataDir};
 /// How long stored counts may keep changing after the load (hung-up senders' signals are
 /// still being processed when the load generator is done).
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Recorders of their own for the warm-up, and how long it lasts.
+const WARM_UP_RECORDERS: usize = 16;
+const WARM_UP: Duration = Duration::from_secs(3);
 
 /// Runs the benchmark `args` describe, prints the table and saves the JSON result.
 /// `pg_bin_dir` is `JT_PG_BIN_DIR`.
@@ -84,15 +88,23 @@ async fn measure_with(
 ) -> Result<IngestReport, BenchError> {
     let created = plan.recorders_to_create();
     eprintln!("creating {} users and {created} recorders", plan.users);
-    let recorders = provision(db.store(), secret, plan.users, created).await?;
-    let pgbench = match (plan.mode, db.cluster()) {
-        (Mode::Sustained, Some(cluster)) => {
+    let mut recorders =
+        provision(db.store(), secret, plan.users, created + WARM_UP_RECORDERS).await?;
+    let warm_up_recorders = recorders.split_off(created);
+    let cluster = db
+        .cluster()
+        .map(|cluster| Pgbench::for_cluster(cluster, pg_bin_dir))
+        .transpose()?;
+    if let Some(cluster) = &cluster {
+        warm_up(server, warm_up_recorders, cluster).await?;
+    }
+    let pgbench = match (plan.mode, &cluster) {
+        (Mode::Sustained, Some(pgbench)) => {
             let scale = plan.pgbench_scale.unwrap_or(16);
             eprintln!(
                 "pgbench: scale {scale}, {} clients, {} s",
                 plan.concurrency, plan.duration_secs
             );
-            let pgbench = Pgbench::for_cluster(cluster, pg_bin_dir)?;
             Some(
                 pgbench
                     .run(scale, plan.concurrency, plan.duration())
@@ -117,6 +129,29 @@ async fn measure_with(
             .map(|pg| outcome.answers_per_second() / pg.tps),
         pgbench,
     })
+}
+
+/// Makes the fresh database look like one that has run for a minute: signals stored (on
+/// recorders of their own) and planner statistics gathered, as autovacuum does within its
+/// first minute. Without statistics, the plans PostgreSQL caches for ingest's statements
+/// are made for empty tables and can probe the wrong index until autovacuum's first ANALYZE
+/// replaces them: the measurement would be of a database's first minute.
+async fn warm_up(
+    server: &BenchServer,
+    recorders: Recorders,
+    cluster: &Pgbench,
+) -> Result<(), BenchError> {
+    eprintln!(
+        "warm-up: {} s of webhooks on {} recorders of their own, then ANALYZE",
+        WARM_UP.as_secs(),
+        recorders.ids.len()
+    );
+    let target = LoadTarget {
+        address: server.address,
+        webhook_paths: recorders.webhook_paths,
+    };
+    run_sustained(&target, WARM_UP_RECORDERS, Until::Elapsed(WARM_UP)).await;
+    cluster.analyze(DATABASE_NAME).await
 }
 
 /// The webhook load of `plan`'s mode; with a background load, its outcome too.

@@ -52,7 +52,7 @@ impl Pgbench {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        for program in ["pgbench", "createdb", "dropdb"] {
+        for program in ["pgbench", "createdb", "dropdb", "vacuumdb"] {
             if !dir.join(program).is_file() {
                 return Err(BenchError::Pgbench(format!(
                     "is not installed: {program} is missing from {} (Debian: it comes with \
@@ -109,6 +109,14 @@ impl Pgbench {
             threads,
             seconds,
         })
+    }
+
+    /// Gathers the planner statistics of `database`, as autovacuum does on a database that
+    /// has run for a minute.
+    pub async fn analyze(&self, database: &str) -> Result<(), BenchError> {
+        self.program("vacuumdb", &["--analyze-only", "--quiet", database])
+            .await
+            .map(drop)
     }
 
     /// Runs a client program as the cluster superuser over loopback TCP.

@@ -27,6 +27,16 @@ pub struct Recorders {
     pub webhook_paths: Vec<String>,
 }
 
+impl Recorders {
+    /// Splits off the recorders from `at` on.
+    pub fn split_off(&mut self, at: usize) -> Self {
+        Self {
+            ids: self.ids.split_off(at),
+            webhook_paths: self.webhook_paths.split_off(at),
+        }
+    }
+}
+
 /// Creates `users` users and `recorders` recorders, recorder i owned by user i mod `users`.
 pub async fn provision(
     store: &Store,

@@ -151,50 +151,70 @@ async fn a_batch_spans_recorders_and_users_keeps_each_recorders_order_and_isolat
 }
 
 #[tokio::test]
-async fn a_batch_cannot_lock_or_overwrite_another_tenants_recorder() {
+async fn a_batch_cannot_lock_read_or_overwrite_a_recorder_without_its_token() {
     let app = spawn_app().await;
     let alice = app.create_user("alice@example.com").await;
     let bob = app.create_user("bob@example.com").await;
+    let (alices, alices_url) = recorder(&app, &alice, "alice's").await;
     let (bobs, bobs_url) = recorder(&app, &bob, "bob's").await;
     assert_eq!(
-        app.post_webhook(&bobs_url, "BUY 1 NQ1! @ 25600")
-            .await
-            .status(),
+        app.post_webhook(
+            &bobs_url,
+            r#"{"action":"buy","ticker":"NQ1!","quantity":1,"price":25600,"id":"b1"}"#
+        )
+        .await
+        .status(),
         200
     );
-    let bobs_hash = hex_of_token(&bobs_url);
+    let alices_hash = hex_of_token(&alices_url);
 
-    // Alice's group naming Bob's recorder (with its real token hash): nothing is locked or
-    // numbered, so nothing would be written.
+    // Bob's recorder named with Alice's token (the only one she has): nothing of Bob's is
+    // locked, numbered or read, though his position and signal id exist.
     let mut tx = app.store.tenant(alice.id).await.unwrap();
     let facts: serde_json::Value = sqlx::query_scalar("select ingest_prepare($1)")
-        .bind(serde_json::json!([{
-            "user_id": alice.id, "recorders": [{"id": bobs, "n": 5, "token_hash": bobs_hash}],
-            "positions": [], "client_ids": [], "bodies": [], "roots": []
-        }]))
+        .bind(serde_json::json!({
+            "recorders": [{"id": bobs, "n": 5, "token_hash": alices_hash}],
+            "positions": [{"recorder_id": bobs, "root": "NQ"}],
+            "client_ids": [{"recorder_id": bobs, "client_signal_id": "b1"}],
+            "bodies": [], "roots": [{"recorder_id": bobs, "root": "NQ"}]
+        }))
         .fetch_one(tx.conn())
         .await
         .unwrap();
-    assert_eq!(facts[0]["recorders"], serde_json::json!([]));
-    // Nor can a write under Alice overwrite Bob's position row.
-    let overwrite = sqlx::query("select ingest_write($1)")
-        .bind(serde_json::json!([{
-            "user_id": alice.id, "signals": [], "trades": [],
-            "positions": [{"recorder_id": bobs, "root": "NQ", "side": "flat", "quantity": 0,
-                "avg_entry_price": "0", "realized_pnl": "0", "commission": "0",
-                "signal_count": 1, "last_signal_seq": 1, "engine_state": {}}]
-        }]))
-        .execute(tx.conn())
-        .await;
-    assert!(overwrite.is_err(), "row-level security refuses it");
+    for key in ["recorders", "users", "positions", "dup_ids", "prices"] {
+        assert_eq!(facts[key], serde_json::json!([]), "{key}: {facts}");
+    }
+    // Nor can a write prove Bob's recorder with Alice's token, or slip a row for Bob's
+    // recorder in next to Alice's own (proven) one.
+    let position = serde_json::json!({"recorder_id": bobs, "root": "NQ", "side": "flat",
+        "quantity": 0, "avg_entry_price": "0", "realized_pnl": "0", "commission": "0",
+        "signal_count": 1, "last_signal_seq": 1, "engine_state": {}});
+    for proven in [
+        serde_json::json!([{"id": bobs, "token_hash": alices_hash}]),
+        serde_json::json!([{"id": alices, "token_hash": alices_hash}]),
+    ] {
+        let mut savepoint = tx.conn().begin().await.unwrap();
+        let refused = sqlx::query("select ingest_write($1, 'q')")
+            .bind(serde_json::json!({
+                "recorders": proven, "signals": [], "trades": [], "intents": [],
+                "positions": [position]
+            }))
+            .execute(&mut *savepoint)
+            .await
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("is not one whose webhook token this call presented"),
+            "{refused}"
+        );
+    }
     drop(tx);
 
     let positions = app
         .api_json(&bob, &format!("/api/v1/recorders/{bobs}/positions"))
         .await;
     assert_eq!(positions[0]["quantity"], 1);
-    let signals = stored(&app.store, bob.id, bobs).await;
-    assert_eq!(signals.len(), 1);
     assert_eq!(
         app.post_webhook(&bobs_url, "BUY 1 NQ1! @ 25610")
             .await
@@ -207,6 +227,56 @@ async fn a_batch_cannot_lock_or_overwrite_another_tenants_recorder() {
         2,
         "Bob's sequence was not bumped by Alice"
     );
+}
+
+#[tokio::test]
+async fn a_batch_cannot_write_a_signal_onto_another_tenants_recorder() {
+    let app = spawn_app().await;
+    let alice = app.create_user("alice@example.com").await;
+    let bob = app.create_user("bob@example.com").await;
+    let (alices, alices_url) = recorder(&app, &alice, "alice's").await;
+    let (bobs, _) = recorder(&app, &bob, "bob's").await;
+    let signal = |recorder: RecorderId| {
+        serde_json::json!({"recorder_id": recorder, "seq": 1,
+            "received_at": "2026-11-25T12:00:00Z", "status": "rejected", "notes": [],
+            "raw_body": "", "body_sha256": ""})
+    };
+    let mut tx = app.store.tenant(alice.id).await.unwrap();
+    let mut savepoint = tx.conn().begin().await.unwrap();
+    let written = sqlx::query("select ingest_write($1, 'q')")
+        .bind(serde_json::json!({
+            "recorders": [{"id": alices, "token_hash": hex_of_token(&alices_url)}],
+            "signals": [signal(alices), signal(bobs)],
+            "positions": [], "trades": [], "intents": []
+        }))
+        .execute(&mut *savepoint)
+        .await
+        .unwrap_err();
+    assert!(
+        written
+            .to_string()
+            .contains(&format!("recorder {bobs} is not one")),
+        "{written}"
+    );
+    drop(savepoint);
+    // Outside the functions, row-level security refuses Alice's scope a row of Bob's.
+    let direct = sqlx::query(
+        "insert into recorded_signals (user_id, recorder_id, seq, received_at, status,
+             raw_body, body_sha256)
+         values ($1, $2, 1, now(), 'rejected', '', '')",
+    )
+    .bind(bob.id)
+    .bind(bobs)
+    .execute(tx.conn())
+    .await
+    .unwrap_err();
+    assert!(
+        direct.to_string().contains("row-level security"),
+        "{direct}"
+    );
+    drop(tx);
+    assert!(stored(&app.store, bob.id, bobs).await.is_empty());
+    assert!(stored(&app.store, alice.id, alices).await.is_empty());
 }
 
 fn hex_of_token(url: &str) -> String {
@@ -338,27 +408,6 @@ async fn a_signal_that_breaks_its_batch_fails_alone_and_is_still_kept() {
         (1..=6).collect::<Vec<_>>()
     );
     assert_replay_matches(&app.store, id, 5).await;
-}
-
-#[tokio::test]
-async fn a_batch_cannot_write_a_signal_onto_another_tenants_recorder() {
-    let app = spawn_app().await;
-    let alice = app.create_user("alice@example.com").await;
-    let bob = app.create_user("bob@example.com").await;
-    let (bobs, _) = recorder(&app, &bob, "bob's").await;
-    let mut tx = app.store.tenant(alice.id).await.unwrap();
-    let written = sqlx::query("select ingest_write($1)")
-        .bind(serde_json::json!([{
-            "user_id": alice.id, "positions": [], "trades": [],
-            "signals": [{"recorder_id": bobs, "seq": 1, "received_at": "2026-11-25T12:00:00Z",
-                "status": "rejected", "notes": [], "raw_body": "", "body_sha256": ""}]
-        }]))
-        .execute(tx.conn())
-        .await;
-    assert!(
-        written.is_err(),
-        "a signal of Alice's cannot point at Bob's recorder"
-    );
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! One batch, one transaction: parse (no database), `ingest_prepare` (row locks, sequence
-//! numbers, the facts the engine needs), decide in Rust, `ingest_write`, commit. Two round
-//! trips besides begin and commit, however many signals and tenants the batch holds.
+//! numbers, the facts the engine needs), decide in Rust per tenant group, `ingest_write`,
+//! commit. Two round trips besides begin and commit, and the same few statements inside
+//! them, however many signals and tenants the batch holds.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -10,7 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::types::Json;
 
-use super::decide::{Fate, GroupDecision, GroupFacts, Parsed, SignalRef, Verdict, decide_group};
+use super::decide::{BatchFacts, Fate, GroupDecision, Parsed, SignalRef, Verdict, decide_group};
 use super::order_intents::{OrderIntent, order_intents};
 use super::records::{PositionRecord, SignalRecord, TradeRecord};
 use super::{IngestError, IngestOutcome, Rejection, SignalArrival};
@@ -35,54 +36,50 @@ pub(crate) async fn run_batch(
     for (index, arrival) in arrivals.iter().enumerate() {
         groups.entry(arrival.user()).or_default().push(index);
     }
-    let prepare: Vec<PrepareGroup> = groups
-        .iter()
-        .map(|(user, indices)| PrepareGroup::new(*user, indices.iter().map(|&i| &parsed[i])))
-        .collect();
+    let prepare = Prepare::new(&parsed);
 
     let mut clock = PhaseClock::start();
     let mut conn = store.unscoped_pool().acquire().await?;
     clock.lap("acquire");
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     clock.lap("begin");
-    let Json(facts): Json<Vec<GroupFacts>> = sqlx::query_scalar("select ingest_prepare($1)")
+    let Json(facts): Json<BatchFacts> = sqlx::query_scalar("select ingest_prepare($1)")
         .bind(Json(&prepare))
         .fetch_one(&mut *tx)
         .await?;
     clock.lap("prepare");
-    let mut decisions = Vec::with_capacity(groups.len());
-    for ((user, indices), facts) in groups.iter().zip(&facts) {
-        let signals: Vec<&Parsed<'_>> = indices.iter().map(|&i| &parsed[i]).collect();
-        decisions.push((*user, decide_group(facts, &signals)?));
-    }
-    let writes: Vec<WriteGroup<'_>> = decisions
+    let group_recorders: Vec<(UserId, Vec<RecorderId>)> = groups
         .iter()
-        .map(|(user, decision)| WriteGroup::new(*user, decision))
+        .map(|(user, indices)| {
+            (
+                *user,
+                indices.iter().map(|&i| arrivals[i].recorder()).collect(),
+            )
+        })
         .collect();
+    let mut decisions = Vec::with_capacity(groups.len());
+    for (indices, facts) in groups.values().zip(facts.into_groups(&group_recorders)) {
+        let signals: Vec<&Parsed<'_>> = indices.iter().map(|&i| &parsed[i]).collect();
+        decisions.push(decide_group(&facts, &signals)?);
+    }
+    let write = Write::new(&prepare, &decisions);
     clock.lap("decide");
     // The orders of accepted signals commit with them (SPEC §8), in the same round trip.
-    let Json(ids): Json<Vec<Vec<(RecorderId, i64, i64)>>> =
+    let Json(ids): Json<Vec<(RecorderId, i64, i64)>> =
         sqlx::query_scalar("select ingest_write($1, $2)")
-            .bind(Json(&writes))
+            .bind(Json(&write))
             .bind(EXECUTION_QUEUE)
             .fetch_one(&mut *tx)
             .await?;
     clock.lap("write");
-    let ids: Vec<HashMap<(RecorderId, i64), i64>> = ids
-        .into_iter()
-        .map(|group| {
-            group
-                .into_iter()
-                .map(|(r, seq, id)| ((r, seq), id))
-                .collect()
-        })
-        .collect();
+    let ids: HashMap<(RecorderId, i64), i64> =
+        ids.into_iter().map(|(r, seq, id)| ((r, seq), id)).collect();
     tx.commit().await?;
     clock.lap("commit");
 
     let mut outcomes: Vec<Option<Result<IngestOutcome, IngestError>>> =
         arrivals.iter().map(|_| None).collect();
-    for (((_, indices), (_, decision)), ids) in groups.iter().zip(decisions).zip(ids) {
+    for (indices, decision) in groups.values().zip(decisions) {
         for (&index, verdict) in indices.iter().zip(decision.verdicts) {
             outcomes[index] = Some(outcome(verdict, arrivals[index].recorder(), &ids));
         }
@@ -159,15 +156,15 @@ fn outcome(
     })
 }
 
-/// What `ingest_prepare` needs for one tenant group.
+/// What `ingest_prepare` needs for a batch.
 #[derive(Debug, Serialize)]
-struct PrepareGroup {
-    user_id: UserId,
+struct Prepare {
     recorders: Vec<WantedRecorder>,
-    positions: BTreeSet<WantedPosition>,
+    positions: BTreeSet<WantedRoot>,
     client_ids: BTreeSet<WantedClientId>,
     bodies: Vec<WantedBody>,
-    roots: BTreeSet<String>,
+    /// Roots of signals without a price: their user's last known price is read.
+    roots: BTreeSet<WantedRoot>,
 }
 
 /// A recorder to lock, with the token hash its signals arrived on and how many there are.
@@ -179,7 +176,7 @@ struct WantedRecorder {
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-struct WantedPosition {
+struct WantedRoot {
     recorder_id: RecorderId,
     root: String,
 }
@@ -197,11 +194,10 @@ struct WantedBody {
     since: DateTime<Utc>,
 }
 
-impl PrepareGroup {
-    fn new<'a>(user_id: UserId, signals: impl Iterator<Item = &'a Parsed<'a>>) -> Self {
+impl Prepare {
+    fn new(signals: &[Parsed<'_>]) -> Self {
         let mut recorders: BTreeMap<(RecorderId, &[u8]), i64> = BTreeMap::new();
-        let mut group = Self {
-            user_id,
+        let mut prepare = Self {
             recorders: Vec::new(),
             positions: BTreeSet::new(),
             client_ids: BTreeSet::new(),
@@ -215,17 +211,13 @@ impl PrepareGroup {
                 .entry((recorder, &parsed.arrival.target.token_hash))
                 .or_default() += 1;
             let Ok(alert) = &parsed.alert else { continue };
-            let root = alert.symbol.root.to_string();
-            if alert.price.is_none() {
-                group.roots.insert(root.clone());
-            }
-            group.positions.insert(WantedPosition {
+            let wanted = WantedRoot {
                 recorder_id: recorder,
-                root,
-            });
+                root: alert.symbol.root.to_string(),
+            };
             match &alert.id {
                 Some(id) => {
-                    group.client_ids.insert(WantedClientId {
+                    prepare.client_ids.insert(WantedClientId {
                         recorder_id: recorder,
                         client_signal_id: id.clone(),
                     });
@@ -240,9 +232,16 @@ impl PrepareGroup {
                     *earliest = since.min(*earliest);
                 }
             }
+            if alert.price.is_none() {
+                prepare.roots.insert(WantedRoot {
+                    recorder_id: recorder,
+                    root: wanted.root.clone(),
+                });
+            }
+            prepare.positions.insert(wanted);
         }
         // Sorted by recorder id: the lock order (see the migration).
-        group.recorders = recorders
+        prepare.recorders = recorders
             .into_iter()
             .map(|((id, hash), n)| WantedRecorder {
                 id,
@@ -250,7 +249,7 @@ impl PrepareGroup {
                 token_hash: hex::encode(hash),
             })
             .collect();
-        group.bodies = bodies
+        prepare.bodies = bodies
             .into_iter()
             .map(|((recorder_id, body_sha256), since)| WantedBody {
                 recorder_id,
@@ -258,28 +257,42 @@ impl PrepareGroup {
                 since,
             })
             .collect();
-        group
+        prepare
     }
 }
 
-/// What `ingest_write` writes for one tenant group.
+/// What `ingest_write` writes for a batch.
 #[derive(Debug, Serialize)]
-struct WriteGroup<'a> {
-    user_id: UserId,
-    signals: &'a [SignalRecord],
+struct Write<'a> {
+    /// The recorders written to, with the token hash that proves each (as locked).
+    recorders: Vec<ProvenRecorder<'a>>,
+    signals: Vec<&'a SignalRecord>,
     positions: Vec<PositionRecord<'a>>,
     trades: Vec<TradeRecord<'a>>,
     intents: Vec<OrderIntent>,
 }
 
-impl<'a> WriteGroup<'a> {
-    fn new(user_id: UserId, decision: &'a GroupDecision) -> Self {
+#[derive(Debug, Serialize)]
+struct ProvenRecorder<'a> {
+    id: RecorderId,
+    token_hash: &'a str,
+}
+
+impl<'a> Write<'a> {
+    fn new(prepare: &'a Prepare, decisions: &'a [GroupDecision]) -> Self {
         Self {
-            user_id,
-            signals: &decision.signals,
-            positions: decision
-                .positions
+            recorders: prepare
+                .recorders
                 .iter()
+                .map(|r| ProvenRecorder {
+                    id: r.id,
+                    token_hash: &r.token_hash,
+                })
+                .collect(),
+            signals: decisions.iter().flat_map(|d| &d.signals).collect(),
+            positions: decisions
+                .iter()
+                .flat_map(|d| &d.positions)
                 .map(|((recorder, _), touched)| {
                     PositionRecord::new(
                         *recorder,
@@ -289,12 +302,12 @@ impl<'a> WriteGroup<'a> {
                     )
                 })
                 .collect(),
-            trades: decision
-                .trades
+            trades: decisions
                 .iter()
+                .flat_map(|d| &d.trades)
                 .map(|(recorder, seq, trade)| TradeRecord::new(*recorder, *seq, trade))
                 .collect(),
-            intents: order_intents(decision),
+            intents: decisions.iter().flat_map(order_intents).collect(),
         }
     }
 }

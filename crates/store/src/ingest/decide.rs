@@ -18,7 +18,7 @@ use crate::apply_settings::ApplySettings;
 use crate::recorders::RecorderStatus;
 use crate::signal_log::SignalStatus;
 use crate::users::UserStatus;
-use crate::{RecorderId, StoreError};
+use crate::{RecorderId, StoreError, UserId};
 
 /// A signal parsed before the transaction (parsing needs no database).
 #[derive(Debug)]
@@ -30,8 +30,82 @@ pub(crate) struct Parsed<'a> {
     pub kept: &'a [u8],
 }
 
-/// What `ingest_prepare` read for one tenant group, under the recorders' row locks.
+/// What `ingest_prepare` read for a whole batch, under the recorders' row locks.
 #[derive(Debug, Deserialize)]
+pub(crate) struct BatchFacts {
+    recorders: Vec<LockedRecorder>,
+    users: Vec<UserFacts>,
+    positions: Vec<StoredPosition>,
+    dup_ids: Vec<DuplicateId>,
+    dup_bodies: Vec<DuplicateBody>,
+    prices: Vec<LastPrice>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UserFacts {
+    id: UserId,
+    status: UserStatus,
+}
+
+#[derive(Debug, Deserialize)]
+struct LastPrice {
+    user_id: UserId,
+    root: String,
+    price: Option<Decimal>,
+}
+
+impl BatchFacts {
+    /// The facts of each tenant group: `groups` names each group's user and the recorders
+    /// its signals arrived for. Everything but a user's status and prices is keyed by
+    /// recorder, and a recorder belongs to one group.
+    pub(crate) fn into_groups(self, groups: &[(UserId, Vec<RecorderId>)]) -> Vec<GroupFacts> {
+        let mut group_of: HashMap<RecorderId, usize> = HashMap::new();
+        let mut facts: Vec<GroupFacts> = Vec::with_capacity(groups.len());
+        for (index, (user, recorders)) in groups.iter().enumerate() {
+            for recorder in recorders {
+                group_of.insert(*recorder, index);
+            }
+            facts.push(GroupFacts {
+                user_status: self.users.iter().find(|u| u.id == *user).map(|u| u.status),
+                recorders: Vec::new(),
+                positions: Vec::new(),
+                dup_ids: Vec::new(),
+                dup_bodies: Vec::new(),
+                prices: self
+                    .prices
+                    .iter()
+                    .filter(|p| p.user_id == *user)
+                    .map(|p| (p.root.clone(), p.price))
+                    .collect(),
+            });
+        }
+        let group = |recorder: &RecorderId| group_of.get(recorder).copied();
+        for recorder in self.recorders {
+            if let Some(g) = group(&recorder.id) {
+                facts[g].recorders.push(recorder);
+            }
+        }
+        for position in self.positions {
+            if let Some(g) = group(&position.recorder_id) {
+                facts[g].positions.push(position);
+            }
+        }
+        for dup in self.dup_ids {
+            if let Some(g) = group(&dup.recorder_id) {
+                facts[g].dup_ids.push(dup);
+            }
+        }
+        for dup in self.dup_bodies {
+            if let Some(g) = group(&dup.recorder_id) {
+                facts[g].dup_bodies.push(dup);
+            }
+        }
+        facts
+    }
+}
+
+/// The part of a batch's facts one tenant group's signals need.
+#[derive(Debug)]
 pub(crate) struct GroupFacts {
     user_status: Option<UserStatus>,
     recorders: Vec<LockedRecorder>,
