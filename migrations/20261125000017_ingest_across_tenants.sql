@@ -4,6 +4,11 @@
 -- one tenant per batch the same load ran 25 % faster and a burst answered in 1.9 s
 -- instead of 3.2 s.
 --
+-- Both functions plan each statement once per connection (plan_cache_mode): the only
+-- parameter is the batch as jsonb, whose rows the planner cannot see anyway, and every
+-- lookup is an index probe by key; left to choose, PostgreSQL replanned every statement of
+-- every call (measured with perf: planning was a tenth of the database's CPU).
+--
 -- Row-level security cannot scope one statement to many tenants, so ingest_prepare and
 -- ingest_write now run as the owner (security definer) and check the tenancy themselves,
 -- narrowly: they touch only recorders whose webhook token the caller presents (the
@@ -47,6 +52,7 @@ set enable_hashjoin = off
 set enable_mergejoin = off
 set enable_seqscan = off
 set jit = off
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     v_recorders jsonb;
@@ -169,6 +175,7 @@ set enable_hashjoin = off
 set enable_mergejoin = off
 set enable_seqscan = off
 set jit = off
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     v_owners jsonb;
