@@ -12,8 +12,10 @@
 //!   (taken in one global order, so batches cannot deadlock).
 //! - **Isolation**: one signal's rejection is a stored row like any other. A batch that fails
 //!   for another reason is retried one signal per transaction, so a bad neighbour fails alone.
-//! - **Tenancy**: each tenant group of a batch runs under its own `app.user_id`
-//!   (see the migration `group_commit_ingest`): row-level security checks every write.
+//! - **Tenancy**: `ingest_prepare` and `ingest_write` run as the owner, one set of
+//!   statements for all tenants of a batch, and touch only recorders whose webhook token
+//!   hash the call presents; every row takes its `user_id` from its recorder (see the
+//!   migration `ingest_across_tenants`). Everything else runs under the tenant's scope.
 //! - **Back-pressure**: admission refuses fast (503) when the queue would wait too long,
 //!   and limits how much of it one user may hold (429).
 
