@@ -461,3 +461,79 @@ async fn two_processes_writing_the_same_recorders_keep_them_exact() {
         assert_replay_matches(&app.store, *recorder, 50).await;
     }
 }
+
+#[tokio::test]
+async fn while_a_batch_is_written_a_few_signals_wait_for_it_and_go_in_one_batch() {
+    let app = spawn_app().await;
+    let ingestor = Ingestor::start(
+        app.store.clone(),
+        IngestConfig {
+            shards: 1,
+            batches_in_flight: 3,
+            min_overlap: 8,
+            ..IngestConfig::default()
+        },
+    );
+    let user = app.create_user("trader@example.com").await;
+    let mut recorders = Vec::new();
+    for r in 0..4 {
+        let (id, url) = recorder(&app, &user, &format!("strategy {r}")).await;
+        let target = ingestor
+            .target(url.rsplit('/').next().unwrap())
+            .await
+            .unwrap()
+            .expect("live token");
+        recorders.push((id, target));
+    }
+    let submit = |target: &jt_store::ingest::WebhookTarget| {
+        ingestor
+            .submit(SignalArrival {
+                target: target.clone(),
+                body: b"BUY 1 NQ1! @ 25600".to_vec(),
+                content_type: Some("text/plain".to_owned()),
+                source_ip: None,
+                received_at: Utc::now().trunc_subsecs(6),
+            })
+            .expect("admitted")
+    };
+    // The first batch waits for a recorder locked elsewhere; three signals arrive meanwhile,
+    // fewer than the minimum for a second batch alongside it, though slots are free.
+    let mut lock = lock_recorder(&app.store, user.id, recorders[0].0).await;
+    let first = submit(&recorders[0].1);
+    wait_for_lock_waiters(&mut lock, 1).await;
+    let rest: Vec<_> = recorders[1..].iter().map(|(_, t)| submit(t)).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let others: Vec<RecorderId> = recorders[1..].iter().map(|(id, _)| *id).collect();
+    let xmins = |store: jt_store::Store, others: Vec<RecorderId>| async move {
+        let mut admin = store.admin("test").await.unwrap();
+        let xmins: BTreeSet<String> = sqlx::query_scalar(
+            "select xmin::text from recorded_signals where recorder_id = any($1)",
+        )
+        .bind(&others)
+        .fetch_all(admin.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+        admin.commit().await.unwrap();
+        xmins
+    };
+    assert!(
+        xmins(app.store.clone(), others.clone()).await.is_empty(),
+        "no batch started beside the waiting one"
+    );
+
+    lock.commit().await.unwrap();
+    for submitted in std::iter::once(first).chain(rest) {
+        let outcome = submitted.outcome(Duration::from_secs(60)).await.unwrap();
+        assert!(
+            matches!(outcome, IngestOutcome::Accepted { .. }),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(
+        xmins(app.store.clone(), others).await.len(),
+        1,
+        "the three went in one batch"
+    );
+}
