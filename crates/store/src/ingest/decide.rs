@@ -59,49 +59,51 @@ impl BatchFacts {
     /// its signals arrived for. Everything but a user's status and prices is keyed by
     /// recorder, and a recorder belongs to one group.
     pub(crate) fn into_groups(self, groups: &[(UserId, Vec<RecorderId>)]) -> Vec<GroupFacts> {
-        let mut group_of: HashMap<RecorderId, usize> = HashMap::new();
-        let mut facts: Vec<GroupFacts> = Vec::with_capacity(groups.len());
-        for (index, (user, recorders)) in groups.iter().enumerate() {
-            for recorder in recorders {
-                group_of.insert(*recorder, index);
-            }
-            facts.push(GroupFacts {
+        let group_of: HashMap<RecorderId, usize> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(index, (_, recorders))| recorders.iter().map(move |r| (*r, index)))
+            .collect();
+        let n = groups.len();
+        let mut recorders = by_group(self.recorders, |r| r.id, &group_of, n);
+        let mut positions = by_group(self.positions, |p| p.recorder_id, &group_of, n);
+        let mut dup_ids = by_group(self.dup_ids, |d| d.recorder_id, &group_of, n);
+        let mut dup_bodies = by_group(self.dup_bodies, |d| d.recorder_id, &group_of, n);
+        groups
+            .iter()
+            .enumerate()
+            .map(|(index, (user, _))| GroupFacts {
                 user_status: self.users.iter().find(|u| u.id == *user).map(|u| u.status),
-                recorders: Vec::new(),
-                positions: Vec::new(),
-                dup_ids: Vec::new(),
-                dup_bodies: Vec::new(),
+                recorders: std::mem::take(&mut recorders[index]),
+                positions: std::mem::take(&mut positions[index]),
+                dup_ids: std::mem::take(&mut dup_ids[index]),
+                dup_bodies: std::mem::take(&mut dup_bodies[index]),
                 prices: self
                     .prices
                     .iter()
                     .filter(|p| p.user_id == *user)
                     .map(|p| (p.root.clone(), p.price))
                     .collect(),
-            });
-        }
-        let group = |recorder: &RecorderId| group_of.get(recorder).copied();
-        for recorder in self.recorders {
-            if let Some(g) = group(&recorder.id) {
-                facts[g].recorders.push(recorder);
-            }
-        }
-        for position in self.positions {
-            if let Some(g) = group(&position.recorder_id) {
-                facts[g].positions.push(position);
-            }
-        }
-        for dup in self.dup_ids {
-            if let Some(g) = group(&dup.recorder_id) {
-                facts[g].dup_ids.push(dup);
-            }
-        }
-        for dup in self.dup_bodies {
-            if let Some(g) = group(&dup.recorder_id) {
-                facts[g].dup_bodies.push(dup);
-            }
-        }
-        facts
+            })
+            .collect()
     }
+}
+
+/// `items` sorted into `groups` lists by their recorder's group (items of recorders no
+/// group asked for are dropped).
+fn by_group<T>(
+    items: Vec<T>,
+    recorder: impl Fn(&T) -> RecorderId,
+    group_of: &HashMap<RecorderId, usize>,
+    groups: usize,
+) -> Vec<Vec<T>> {
+    let mut grouped: Vec<Vec<T>> = std::iter::repeat_with(Vec::new).take(groups).collect();
+    for item in items {
+        if let Some(&group) = group_of.get(&recorder(&item)) {
+            grouped[group].push(item);
+        }
+    }
+    grouped
 }
 
 /// The part of a batch's facts one tenant group's signals need.
