@@ -3,6 +3,7 @@
 mod admission;
 mod group_commit;
 mod hangups;
+mod remembered_facts;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};

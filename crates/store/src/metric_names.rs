@@ -9,7 +9,8 @@
 //! | `jt_webhook_seconds` | histogram | | web: request to answer (ingest latency) |
 //! | `jt_ingest_batch_signals` | histogram | | store: signals per ingest transaction |
 //! | `jt_ingest_flush_seconds` | histogram | | store: write and commit of one batch |
-//! | `jt_ingest_phase_seconds` | histogram | `phase` (acquire, begin, prepare, decide, write, commit) | store: that time by phase |
+//! | `jt_ingest_phase_seconds` | histogram | `phase` (decide, acquire, apply: from remembered facts; acquire, begin, facts, decide, write, commit: under the row locks) | store: that time by phase |
+//! | `jt_ingest_stale_groups_total` | counter | | store: tenant groups whose remembered facts were no longer current (written again under the locks) |
 //! | `jt_ingest_queue_seconds` | histogram | | store: a signal's wait from admission until its batch starts |
 //! | `jt_orders_total` | counter | `state` ([`OrderStatus`]) | worker; store for orders a disable stopped |
 //! | `jt_order_latency_seconds` | histogram | | worker: signal received → order on the wire (first send) |
@@ -35,6 +36,9 @@ pub const INGEST_FLUSH_SECONDS: &str = "jt_ingest_flush_seconds";
 pub const INGEST_PHASE_SECONDS: &str = "jt_ingest_phase_seconds";
 /// A signal's wait from admission until its batch starts, seconds.
 pub const INGEST_QUEUE_SECONDS: &str = "jt_ingest_queue_seconds";
+/// Tenant groups whose remembered facts another writer had changed (another process, a
+/// settings change): decided again from facts read under the row locks.
+pub const INGEST_STALE_GROUPS_TOTAL: &str = "jt_ingest_stale_groups_total";
 /// Orders that reached a `state` ([`OrderStatus`]).
 pub const ORDERS_TOTAL: &str = "jt_orders_total";
 /// Signal received to the order's first send to the broker, seconds.
@@ -60,6 +64,7 @@ pub const ALL: &[&str] = &[
     INGEST_FLUSH_SECONDS,
     INGEST_PHASE_SECONDS,
     INGEST_QUEUE_SECONDS,
+    INGEST_STALE_GROUPS_TOTAL,
     ORDERS_TOTAL,
     ORDER_LATENCY_SECONDS,
     ORDER_SEND_SECONDS,

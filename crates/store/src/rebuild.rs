@@ -203,6 +203,12 @@ async fn rewrite(
     recorder: RecorderId,
     replay: &Replay,
 ) -> Result<(), StoreError> {
+    // A new version of the recorder's row: ingest in every process then knows the facts it
+    // remembers of this recorder are stale (see the migration ingest_cached_facts).
+    sqlx::query("update recorders set last_seq = last_seq where id = $1")
+        .bind(recorder)
+        .execute(tx.conn())
+        .await?;
     for table in ["recorder_positions", "trades"] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "delete from {table} where recorder_id = $1"

@@ -167,14 +167,14 @@ async fn a_batch_cannot_lock_read_or_overwrite_a_recorder_without_its_token() {
         200
     );
     let alices_hash = hex_of_token(&alices_url);
+    let bobs_version = recorder_version(&app, bob.id, bobs).await;
 
     // Bob's recorder named with Alice's token (the only one she has): nothing of Bob's is
-    // locked, numbered or read, though his position and signal id exist.
+    // locked or read, though his position and signal id exist.
     let mut tx = app.store.tenant(alice.id).await.unwrap();
-    let facts: serde_json::Value = sqlx::query_scalar("select ingest_prepare($1)")
+    let facts: serde_json::Value = sqlx::query_scalar("select ingest_facts($1)")
         .bind(serde_json::json!({
-            "recorders": [{"id": bobs, "n": 5, "token_hash": alices_hash}],
-            "positions": [{"recorder_id": bobs, "root": "NQ"}],
+            "recorders": [{"id": bobs, "token_hash": alices_hash}],
             "client_ids": [{"recorder_id": bobs, "client_signal_id": "b1"}],
             "bodies": [], "roots": [{"recorder_id": bobs, "root": "NQ"}]
         }))
@@ -184,37 +184,54 @@ async fn a_batch_cannot_lock_read_or_overwrite_a_recorder_without_its_token() {
     for key in ["recorders", "users", "positions", "dup_ids", "prices"] {
         assert_eq!(facts[key], serde_json::json!([]), "{key}: {facts}");
     }
-    // Nor can a write prove Bob's recorder with Alice's token, or slip a row for Bob's
-    // recorder in next to Alice's own (proven) one.
+    // Nor can a write prove Bob's recorder with Alice's token, even with his row's current
+    // version and his user: it is not written, and is named as a conflict.
     let position = serde_json::json!({"recorder_id": bobs, "root": "NQ", "side": "flat",
         "quantity": 0, "avg_entry_price": "0", "realized_pnl": "0", "commission": "0",
         "signal_count": 1, "last_signal_seq": 1, "engine_state": {}});
-    for proven in [
-        serde_json::json!([{"id": bobs, "token_hash": alices_hash}]),
-        serde_json::json!([{"id": alices, "token_hash": alices_hash}]),
-    ] {
-        let mut savepoint = tx.conn().begin().await.unwrap();
-        let refused = sqlx::query("select ingest_write($1, 'q')")
-            .bind(serde_json::json!({
-                "recorders": proven, "signals": [], "trades": [], "intents": [],
-                "positions": [position]
-            }))
-            .execute(&mut *savepoint)
-            .await
-            .unwrap_err();
-        assert!(
-            refused
-                .to_string()
-                .contains("is not one whose webhook token this call presented"),
-            "{refused}"
-        );
-    }
-    drop(tx);
+    let presented = |id: RecorderId, user: UserId, version: &str| {
+        serde_json::json!({"id": id, "user_id": user, "token_hash": alices_hash,
+            "version": version, "n": 1})
+    };
+    let applied: serde_json::Value = sqlx::query_scalar("select ingest_apply($1, 'q')")
+        .bind(serde_json::json!({
+            "recorders": [presented(bobs, bob.id, &bobs_version)], "users": [bob.id],
+            "client_ids": [], "bodies": [], "prices": [], "signals": [], "trades": [],
+            "intents": [], "positions": [position]
+        }))
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        applied,
+        serde_json::json!({"ids": [], "versions": [], "conflicts": [bob.id]})
+    );
+    // And a row for Bob's recorder slipped in next to Alice's own recorder refuses the call.
+    let alices_version = recorder_version(&app, alice.id, alices).await;
+    let mut savepoint = tx.conn().begin().await.unwrap();
+    let refused = sqlx::query("select ingest_apply($1, 'q')")
+        .bind(serde_json::json!({
+            "recorders": [presented(alices, alice.id, &alices_version)], "users": [alice.id],
+            "client_ids": [], "bodies": [], "prices": [], "signals": [], "trades": [],
+            "intents": [], "positions": [position]
+        }))
+        .execute(&mut *savepoint)
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("is not one whose webhook token this call presented"),
+        "{refused}"
+    );
+    drop(savepoint);
+    tx.commit().await.unwrap();
 
     let positions = app
         .api_json(&bob, &format!("/api/v1/recorders/{bobs}/positions"))
         .await;
     assert_eq!(positions[0]["quantity"], 1);
+    assert_eq!(recorder_version(&app, bob.id, bobs).await, bobs_version);
     assert_eq!(
         app.post_webhook(&bobs_url, "BUY 1 NQ1! @ 25610")
             .await
@@ -241,11 +258,14 @@ async fn a_batch_cannot_write_a_signal_onto_another_tenants_recorder() {
             "received_at": "2026-11-25T12:00:00Z", "status": "rejected", "notes": [],
             "raw_body": "", "body_sha256": ""})
     };
+    let version = recorder_version(&app, alice.id, alices).await;
     let mut tx = app.store.tenant(alice.id).await.unwrap();
     let mut savepoint = tx.conn().begin().await.unwrap();
-    let written = sqlx::query("select ingest_write($1, 'q')")
+    let written = sqlx::query("select ingest_apply($1, 'q')")
         .bind(serde_json::json!({
-            "recorders": [{"id": alices, "token_hash": hex_of_token(&alices_url)}],
+            "recorders": [{"id": alices, "user_id": alice.id,
+                "token_hash": hex_of_token(&alices_url), "version": version, "n": 2}],
+            "users": [alice.id], "client_ids": [], "bodies": [], "prices": [],
             "signals": [signal(alices), signal(bobs)],
             "positions": [], "trades": [], "intents": []
         }))
@@ -277,6 +297,18 @@ async fn a_batch_cannot_write_a_signal_onto_another_tenants_recorder() {
     drop(tx);
     assert!(stored(&app.store, bob.id, bobs).await.is_empty());
     assert!(stored(&app.store, alice.id, alices).await.is_empty());
+}
+
+/// The version (xmin) of a recorder's row, as its owner sees it.
+async fn recorder_version(app: &jt_web::testing::TestApp, user: UserId, id: RecorderId) -> String {
+    let mut tx = app.store.tenant(user).await.unwrap();
+    let version = sqlx::query_scalar("select xmin::text from recorders where id = $1")
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    version
 }
 
 fn hex_of_token(url: &str) -> String {

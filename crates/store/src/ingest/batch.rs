@@ -1,17 +1,25 @@
-//! One batch, one transaction: parse (no database), `ingest_prepare` (row locks, sequence
-//! numbers, the facts the engine needs), decide in Rust per tenant group, `ingest_write`,
-//! commit. Two round trips besides begin and commit, and the same few statements inside
-//! them, however many signals and tenants the batch holds.
+//! One batch: parse (no database), decide per tenant group, write. Two ways to write:
+//!
+//! - **From remembered facts** (the facts cache): decide at once, then one autocommit call
+//!   of `ingest_apply`, which writes every group whose facts are still current and names
+//!   the others. One round trip.
+//! - **Under the row locks**: begin, `ingest_facts` (locks and reads), decide,
+//!   `ingest_apply` ("fresh"), commit. All or nothing; four round trips.
+//!
+//! The same few statements, however many signals and tenants a batch holds.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use jt_engine::{Limits, parse_alert};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::types::Json;
 
-use super::decide::{BatchFacts, Fate, GroupDecision, Parsed, SignalRef, Verdict, decide_group};
+use super::decide::{
+    BatchFacts, Fate, GroupDecision, GroupFacts, Parsed, SignalRef, Verdict, decide_group,
+};
+use super::facts_cache::FactsCache;
 use super::order_intents::{OrderIntent, order_intents};
 use super::records::{PositionRecord, SignalRecord, TradeRecord};
 use super::{IngestError, IngestOutcome, Rejection, SignalArrival};
@@ -20,74 +28,171 @@ use crate::orders::EXECUTION_QUEUE;
 use crate::recorders::MAX_DUPLICATE_WINDOW_SECS;
 use crate::{RecorderId, Store, StoreError, UserId};
 
-/// Each arrival's outcome, in the order given. `Err` only for a signal whose recorder is no
-/// longer live (nothing stored); a failed batch is the outer `Err`.
-pub(crate) type BatchResult = Result<Vec<Result<IngestOutcome, IngestError>>, StoreError>;
+/// A signal's outcome. `Err` only for a signal whose recorder is no longer live (nothing
+/// stored).
+pub(crate) type Outcome = Result<IngestOutcome, IngestError>;
 
-/// Records and applies `arrivals` in one transaction.
-pub(crate) async fn run_batch(
-    store: &Store,
-    arrivals: &[&SignalArrival],
-    limits: &Limits,
-) -> BatchResult {
-    let parsed: Vec<Parsed<'_>> = arrivals.iter().map(|a| parse(a, limits)).collect();
-    // Groups by user, in user order; within a group, arrival order.
-    let mut groups: BTreeMap<UserId, Vec<usize>> = BTreeMap::new();
-    for (index, arrival) in arrivals.iter().enumerate() {
-        groups.entry(arrival.user()).or_default().push(index);
+/// Parses a signal (no database).
+pub(crate) fn parse<'a>(arrival: &'a SignalArrival, limits: &Limits) -> Parsed<'a> {
+    Parsed {
+        arrival,
+        alert: parse_alert(&arrival.body, limits).map_err(|e| Rejection::of_alert(&e)),
+        body_sha256: Sha256::digest(&arrival.body).to_vec(),
+        kept: &arrival.body[..arrival.body.len().min(limits.max_body_bytes)],
     }
-    let prepare = Prepare::new(&parsed);
+}
+
+/// Writes the tenant groups whose facts `cache` remembers, in one round trip. Each signal's
+/// outcome if its group was written; `None` if it must be written under the row locks
+/// (its facts were not remembered, or are no longer current).
+pub(crate) async fn write_remembered(
+    store: &Store,
+    cache: &FactsCache,
+    signals: &[&Parsed<'_>],
+) -> Result<Vec<Option<Outcome>>, StoreError> {
+    let mut outcomes: Vec<Option<Outcome>> = signals.iter().map(|_| None).collect();
+    let groups: Vec<(Vec<usize>, GroupFacts)> = groups_of(signals)
+        .into_iter()
+        .filter_map(|(user, indices)| {
+            let members: Vec<&Parsed<'_>> = indices.iter().map(|&i| signals[i]).collect();
+            Some((indices, cache.group_facts(user, &members)?))
+        })
+        .collect();
+    if groups.is_empty() {
+        return Ok(outcomes);
+    }
+    let mut clock = PhaseClock::start();
+    let decided = Decided::new(signals, groups);
+    let apply = Apply::new(false, signals, &decided);
+    clock.lap("decide");
+    let mut conn = store.unscoped_pool().acquire().await?;
+    clock.lap("acquire");
+    // No transaction around it: the one statement commits on its own, before it answers.
+    let Json(applied): Json<Applied> = sqlx::query_scalar("select ingest_apply($1, $2)")
+        .bind(Json(&apply))
+        .bind(EXECUTION_QUEUE)
+        .fetch_one(&mut *conn)
+        .await?;
+    clock.lap("apply");
+    drop(conn);
+    let stale: HashSet<UserId> = applied.conflicts.iter().copied().collect();
+    if !stale.is_empty() {
+        metrics::counter!(metric_names::INGEST_STALE_GROUPS_TOTAL).increment(stale.len() as u64);
+    }
+    decided.finish(signals, cache, &applied, &stale, &mut outcomes);
+    Ok(outcomes)
+}
+
+/// Reads the facts under the recorders' row locks, decides, writes and commits `signals`:
+/// all or nothing.
+pub(crate) async fn write_locked(
+    store: &Store,
+    cache: &FactsCache,
+    signals: &[&Parsed<'_>],
+) -> Result<Vec<Outcome>, StoreError> {
+    let groups = groups_of(signals);
+    let request = FactsRequest::new(signals);
 
     let mut clock = PhaseClock::start();
     let mut conn = store.unscoped_pool().acquire().await?;
     clock.lap("acquire");
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     clock.lap("begin");
-    let Json(facts): Json<BatchFacts> = sqlx::query_scalar("select ingest_prepare($1)")
-        .bind(Json(&prepare))
+    let Json(facts): Json<BatchFacts> = sqlx::query_scalar("select ingest_facts($1)")
+        .bind(Json(&request))
         .fetch_one(&mut *tx)
         .await?;
-    clock.lap("prepare");
+    clock.lap("facts");
     let group_recorders: Vec<(UserId, Vec<RecorderId>)> = groups
         .iter()
         .map(|(user, indices)| {
             (
                 *user,
-                indices.iter().map(|&i| arrivals[i].recorder()).collect(),
+                indices
+                    .iter()
+                    .map(|&i| signals[i].arrival.recorder())
+                    .collect(),
             )
         })
         .collect();
-    let mut decisions = Vec::with_capacity(groups.len());
-    for (indices, facts) in groups.values().zip(facts.into_groups(&group_recorders)) {
-        let signals: Vec<&Parsed<'_>> = indices.iter().map(|&i| &parsed[i]).collect();
-        decisions.push(decide_group(&facts, &signals)?);
-    }
-    let write = Write::new(&prepare, &decisions);
+    let facts = facts.into_groups(&group_recorders)?;
+    let decided = Decided::new(signals, groups.into_values().zip(facts).collect());
+    let apply = Apply::new(true, signals, &decided);
     clock.lap("decide");
     // The orders of accepted signals commit with them (SPEC §8), in the same round trip.
-    let Json(ids): Json<Vec<(RecorderId, i64, i64)>> =
-        sqlx::query_scalar("select ingest_write($1, $2)")
-            .bind(Json(&write))
-            .bind(EXECUTION_QUEUE)
-            .fetch_one(&mut *tx)
-            .await?;
+    let Json(applied): Json<Applied> = sqlx::query_scalar("select ingest_apply($1, $2)")
+        .bind(Json(&apply))
+        .bind(EXECUTION_QUEUE)
+        .fetch_one(&mut *tx)
+        .await?;
     clock.lap("write");
-    let ids: HashMap<(RecorderId, i64), i64> =
-        ids.into_iter().map(|(r, seq, id)| ((r, seq), id)).collect();
     tx.commit().await?;
     clock.lap("commit");
 
-    let mut outcomes: Vec<Option<Result<IngestOutcome, IngestError>>> =
-        arrivals.iter().map(|_| None).collect();
-    for (indices, decision) in groups.values().zip(decisions) {
-        for (&index, verdict) in indices.iter().zip(decision.verdicts) {
-            outcomes[index] = Some(outcome(verdict, arrivals[index].recorder(), &ids));
-        }
-    }
+    // Fresh facts cannot be stale: ingest_apply refuses the whole call (40001) instead.
+    let mut outcomes: Vec<Option<Outcome>> = signals.iter().map(|_| None).collect();
+    decided.finish(signals, cache, &applied, &HashSet::new(), &mut outcomes);
     Ok(outcomes
         .into_iter()
         .map(|o| o.unwrap_or(Err(IngestError::UnknownRecorder)))
         .collect())
+}
+
+/// The tenant groups of `signals`: by user, in user order; within a group, arrival order.
+fn groups_of(signals: &[&Parsed<'_>]) -> BTreeMap<UserId, Vec<usize>> {
+    let mut groups: BTreeMap<UserId, Vec<usize>> = BTreeMap::new();
+    for (index, parsed) in signals.iter().enumerate() {
+        groups.entry(parsed.arrival.user()).or_default().push(index);
+    }
+    groups
+}
+
+/// Each group's signals (indices into the batch), facts and decision.
+struct Decided {
+    groups: Vec<(Vec<usize>, GroupFacts)>,
+    decisions: Vec<GroupDecision>,
+}
+
+impl Decided {
+    fn new(signals: &[&Parsed<'_>], groups: Vec<(Vec<usize>, GroupFacts)>) -> Self {
+        let decisions = groups
+            .iter()
+            .map(|(indices, facts)| {
+                let members: Vec<&Parsed<'_>> = indices.iter().map(|&i| signals[i]).collect();
+                decide_group(facts, &members)
+            })
+            .collect();
+        Self { groups, decisions }
+    }
+
+    /// After the write committed: each written group's outcomes, and its facts remembered
+    /// for the next batch; groups in `stale` were not written and are forgotten.
+    fn finish(
+        self,
+        signals: &[&Parsed<'_>],
+        cache: &FactsCache,
+        applied: &Applied,
+        stale: &HashSet<UserId>,
+        outcomes: &mut [Option<Outcome>],
+    ) {
+        let ids: HashMap<(RecorderId, i64), i64> = applied
+            .ids
+            .iter()
+            .map(|&(recorder, seq, id)| ((recorder, seq), id))
+            .collect();
+        let versions: HashMap<RecorderId, String> = applied.versions.iter().cloned().collect();
+        for ((indices, facts), decision) in self.groups.into_iter().zip(self.decisions) {
+            if stale.contains(&facts.user) {
+                cache.forget(facts.recorders.iter().map(|r| r.id));
+                continue;
+            }
+            cache.remember(&facts, &decision, &versions);
+            for (index, verdict) in indices.into_iter().zip(decision.verdicts) {
+                let recorder = signals[index].arrival.recorder();
+                outcomes[index] = Some(outcome(verdict, recorder, &ids));
+            }
+        }
+    }
 }
 
 /// Times the phases of a batch (`jt_ingest_phase_seconds{phase}`), to see where a
@@ -107,15 +212,6 @@ impl PhaseClock {
     }
 }
 
-fn parse<'a>(arrival: &'a SignalArrival, limits: &Limits) -> Parsed<'a> {
-    Parsed {
-        arrival,
-        alert: parse_alert(&arrival.body, limits).map_err(|e| Rejection::of_alert(&e)),
-        body_sha256: Sha256::digest(&arrival.body).to_vec(),
-        kept: &arrival.body[..arrival.body.len().min(limits.max_body_bytes)],
-    }
-}
-
 fn outcome(
     verdict: Verdict,
     recorder: RecorderId,
@@ -127,7 +223,7 @@ fn outcome(
     let id_of = |signal: SignalRef| match signal {
         SignalRef::Stored(id) => Ok(id),
         SignalRef::InBatch(recorder, seq) => ids.get(&(recorder, seq)).copied().ok_or_else(|| {
-            // ingest_write returns every row it inserted: this is a bug, not bad input.
+            // ingest_apply returns every row it inserted: this is a bug, not bad input.
             tracing::error!(%recorder, seq, "a committed signal's id is missing");
             IngestError::Failed
         }),
@@ -156,22 +252,20 @@ fn outcome(
     })
 }
 
-/// What `ingest_prepare` needs for a batch.
+/// What `ingest_facts` reads for a batch.
 #[derive(Debug, Serialize)]
-struct Prepare {
-    recorders: Vec<WantedRecorder>,
-    positions: BTreeSet<WantedRoot>,
+struct FactsRequest {
+    recorders: Vec<PresentedRecorder>,
     client_ids: BTreeSet<WantedClientId>,
     bodies: Vec<WantedBody>,
     /// Roots of signals without a price: their user's last known price is read.
     roots: BTreeSet<WantedRoot>,
 }
 
-/// A recorder to lock, with the token hash its signals arrived on and how many there are.
-#[derive(Debug, Serialize)]
-struct WantedRecorder {
+/// A recorder, with the token hash its signals arrived on.
+#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+struct PresentedRecorder {
     id: RecorderId,
-    n: i64,
     token_hash: String,
 }
 
@@ -194,78 +288,89 @@ struct WantedBody {
     since: DateTime<Utc>,
 }
 
-impl Prepare {
-    fn new(signals: &[Parsed<'_>]) -> Self {
-        let mut recorders: BTreeMap<(RecorderId, &[u8]), i64> = BTreeMap::new();
-        let mut prepare = Self {
-            recorders: Vec::new(),
-            positions: BTreeSet::new(),
-            client_ids: BTreeSet::new(),
-            bodies: Vec::new(),
-            roots: BTreeSet::new(),
-        };
-        let mut bodies = BTreeMap::new();
-        for parsed in signals {
-            let recorder = parsed.arrival.recorder();
-            *recorders
-                .entry((recorder, &parsed.arrival.target.token_hash))
-                .or_default() += 1;
-            let Ok(alert) = &parsed.alert else { continue };
-            let wanted = WantedRoot {
-                recorder_id: recorder,
-                root: alert.symbol.root.to_string(),
-            };
-            match &alert.id {
-                Some(id) => {
-                    prepare.client_ids.insert(WantedClientId {
-                        recorder_id: recorder,
-                        client_signal_id: id.clone(),
-                    });
-                }
-                None => {
-                    // The recorder's window is read under the lock; ask for the longest.
-                    let since = parsed.arrival.received_at
-                        - Duration::seconds(i64::from(MAX_DUPLICATE_WINDOW_SECS));
-                    let earliest = bodies
-                        .entry((recorder, hex::encode(&parsed.body_sha256)))
-                        .or_insert(since);
-                    *earliest = since.min(*earliest);
-                }
-            }
-            if alert.price.is_none() {
-                prepare.roots.insert(WantedRoot {
-                    recorder_id: recorder,
-                    root: wanted.root.clone(),
-                });
-            }
-            prepare.positions.insert(wanted);
+impl FactsRequest {
+    fn new(signals: &[&Parsed<'_>]) -> Self {
+        // The recorder's window is read under the lock; ask for the longest.
+        let window = |_: RecorderId| Some(MAX_DUPLICATE_WINDOW_SECS);
+        Self {
+            // Sorted by recorder id: the lock order (see the migration).
+            recorders: signals
+                .iter()
+                .map(|p| PresentedRecorder {
+                    id: p.arrival.recorder(),
+                    token_hash: hex::encode(&p.arrival.target.token_hash),
+                })
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            client_ids: client_ids(signals),
+            bodies: bodies(signals, window),
+            roots: signals
+                .iter()
+                .filter_map(|p| Some((p.arrival.recorder(), p.alert.as_ref().ok()?)))
+                .filter(|(_, alert)| alert.price.is_none())
+                .map(|(recorder_id, alert)| WantedRoot {
+                    recorder_id,
+                    root: alert.symbol.root.to_string(),
+                })
+                .collect(),
         }
-        // Sorted by recorder id: the lock order (see the migration).
-        prepare.recorders = recorders
-            .into_iter()
-            .map(|((id, hash), n)| WantedRecorder {
-                id,
-                n,
-                token_hash: hex::encode(hash),
-            })
-            .collect();
-        prepare.bodies = bodies
-            .into_iter()
-            .map(|((recorder_id, body_sha256), since)| WantedBody {
-                recorder_id,
-                body_sha256,
-                since,
-            })
-            .collect();
-        prepare
     }
 }
 
-/// What `ingest_write` writes for a batch.
+/// Every `id` the signals carry, by recorder.
+fn client_ids(signals: &[&Parsed<'_>]) -> BTreeSet<WantedClientId> {
+    signals
+        .iter()
+        .filter_map(|p| {
+            Some(WantedClientId {
+                recorder_id: p.arrival.recorder(),
+                client_signal_id: p.alert.as_ref().ok()?.id.clone()?,
+            })
+        })
+        .collect()
+}
+
+/// The bodies of signals without an `id`, each with the earliest start of the duplicate
+/// window of its signals (`window` gives a recorder's, `None` for none).
+fn bodies(signals: &[&Parsed<'_>], window: impl Fn(RecorderId) -> Option<i32>) -> Vec<WantedBody> {
+    let mut bodies: BTreeMap<(RecorderId, String), DateTime<Utc>> = BTreeMap::new();
+    for parsed in signals {
+        let recorder = parsed.arrival.recorder();
+        let Ok(alert) = &parsed.alert else { continue };
+        let Some(secs) = window(recorder).filter(|_| alert.id.is_none()) else {
+            continue;
+        };
+        let since = parsed.arrival.received_at - Duration::seconds(i64::from(secs));
+        let earliest = bodies
+            .entry((recorder, hex::encode(&parsed.body_sha256)))
+            .or_insert(since);
+        *earliest = since.min(*earliest);
+    }
+    bodies
+        .into_iter()
+        .map(|((recorder_id, body_sha256), since)| WantedBody {
+            recorder_id,
+            body_sha256,
+            since,
+        })
+        .collect()
+}
+
+/// What `ingest_apply` checks and writes for a batch.
 #[derive(Debug, Serialize)]
-struct Write<'a> {
-    /// The recorders written to, with the token hash that proves each (as locked).
-    recorders: Vec<ProvenRecorder<'a>>,
+struct Apply<'a> {
+    /// The facts were read under the locks, in this transaction: nothing to check.
+    fresh: bool,
+    /// The recorders written to, with the token hash that proves each and the version the
+    /// facts are of.
+    recorders: Vec<ApplyRecorder<'a>>,
+    /// Remembered facts only: the users they say are active, the ids and bodies they say
+    /// no accepted signal has, and the last known prices they used.
+    users: Vec<UserId>,
+    client_ids: BTreeSet<WantedClientId>,
+    bodies: Vec<WantedBody>,
+    prices: Vec<PredictedPrice<'a>>,
     signals: Vec<&'a SignalRecord>,
     positions: Vec<PositionRecord<'a>>,
     trades: Vec<TradeRecord<'a>>,
@@ -273,25 +378,93 @@ struct Write<'a> {
 }
 
 #[derive(Debug, Serialize)]
-struct ProvenRecorder<'a> {
+struct ApplyRecorder<'a> {
     id: RecorderId,
+    user_id: UserId,
     token_hash: &'a str,
+    version: &'a str,
+    /// Signals stored for it: its sequence moves on by this many.
+    n: usize,
 }
 
-impl<'a> Write<'a> {
-    fn new(prepare: &'a Prepare, decisions: &'a [GroupDecision]) -> Self {
-        Self {
-            recorders: prepare
-                .recorders
-                .iter()
-                .map(|r| ProvenRecorder {
-                    id: r.id,
-                    token_hash: &r.token_hash,
+#[derive(Debug, Serialize)]
+struct PredictedPrice<'a> {
+    user_id: UserId,
+    root: &'a str,
+    price: Option<rust_decimal::Decimal>,
+}
+
+/// What `ingest_apply` answers.
+#[derive(Debug, Deserialize)]
+struct Applied {
+    /// (recorder, seq, id) of every signal written.
+    ids: Vec<(RecorderId, i64, i64)>,
+    /// Each recorder's row version after the write.
+    versions: Vec<(RecorderId, String)>,
+    /// Users whose group was not written: its facts are no longer current.
+    conflicts: Vec<UserId>,
+}
+
+impl<'a> Apply<'a> {
+    fn new(fresh: bool, signals: &[&Parsed<'_>], decided: &'a Decided) -> Self {
+        let facts = || decided.groups.iter().map(|(_, facts)| facts);
+        let decisions = || decided.decisions.iter();
+        let recorders = facts()
+            .zip(decisions())
+            .flat_map(|(facts, decision)| {
+                facts.recorders.iter().filter_map(|r| {
+                    let n = decision
+                        .signals
+                        .iter()
+                        .filter(|s| s.recorder_id == r.id)
+                        .count();
+                    (n > 0).then_some(ApplyRecorder {
+                        id: r.id,
+                        user_id: r.user_id,
+                        token_hash: &r.token_hash,
+                        version: &r.version,
+                        n,
+                    })
                 })
-                .collect(),
-            signals: decisions.iter().flat_map(|d| &d.signals).collect(),
-            positions: decisions
+            })
+            .collect();
+        let (users, client_ids, bodies, prices) = if fresh {
+            Default::default()
+        } else {
+            let signals: Vec<&Parsed<'_>> = decided
+                .groups
                 .iter()
+                .flat_map(|(indices, _)| indices.iter().map(|&i| signals[i]))
+                .collect();
+            let windows: HashMap<RecorderId, i32> = facts()
+                .flat_map(|f| &f.recorders)
+                .filter(|r| r.duplicate_window_secs > 0)
+                .map(|r| (r.id, r.duplicate_window_secs))
+                .collect();
+            (
+                facts().map(|f| f.user).collect(),
+                client_ids(&signals),
+                bodies(&signals, |r| windows.get(&r).copied()),
+                facts()
+                    .flat_map(|f| {
+                        f.prices.iter().map(|(root, price)| PredictedPrice {
+                            user_id: f.user,
+                            root,
+                            price: *price,
+                        })
+                    })
+                    .collect(),
+            )
+        };
+        Self {
+            fresh,
+            recorders,
+            users,
+            client_ids,
+            bodies,
+            prices,
+            signals: decisions().flat_map(|d| &d.signals).collect(),
+            positions: decisions()
                 .flat_map(|d| &d.positions)
                 .map(|((recorder, _), touched)| {
                     PositionRecord::new(
@@ -302,12 +475,11 @@ impl<'a> Write<'a> {
                     )
                 })
                 .collect(),
-            trades: decisions
-                .iter()
+            trades: decisions()
                 .flat_map(|d| &d.trades)
                 .map(|(recorder, seq, trade)| TradeRecord::new(*recorder, *seq, trade))
                 .collect(),
-            intents: decisions.iter().flat_map(order_intents).collect(),
+            intents: decisions().flat_map(order_intents).collect(),
         }
     }
 }

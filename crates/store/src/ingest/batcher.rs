@@ -28,7 +28,9 @@ use tokio::task::JoinHandle;
 
 use super::admission::{Admission, AdmissionLimits, Refusal, Ticket};
 use super::announcer::Announcer;
-use super::batch::run_batch;
+use super::batch::{Outcome, parse, write_locked, write_remembered};
+use super::decide::Parsed;
+use super::facts_cache::FactsCache;
 use super::token_cache::{TokenCache, WebhookTarget};
 use super::{IngestError, IngestOutcome, Rejection, SignalArrival};
 use crate::metric_names;
@@ -101,7 +103,7 @@ struct Inner {
 #[derive(Debug)]
 struct Pending {
     arrival: SignalArrival,
-    reply: oneshot::Sender<Result<IngestOutcome, IngestError>>,
+    reply: oneshot::Sender<Outcome>,
     _ticket: Ticket,
     /// When it was queued (`jt_ingest_queue_seconds`: queued until its batch starts).
     queued_at: Instant,
@@ -139,6 +141,7 @@ impl Ingestor {
         tokens.spawn_invalidation(&store);
         let writer = Arc::new(Writer {
             store: store.clone(),
+            facts: FactsCache::default(),
             tokens: Arc::clone(&tokens),
             admission: Arc::clone(&admission),
             announcer: Announcer::start(store.clone()),
@@ -221,6 +224,7 @@ impl Ingestor {
 #[derive(Debug)]
 struct Writer {
     store: Store,
+    facts: FactsCache,
     tokens: Arc<TokenCache>,
     admission: Arc<Admission>,
     announcer: Announcer,
@@ -326,67 +330,120 @@ fn take_queued(
 /// Transient conflicts worth retrying the whole batch for (nothing was committed).
 const RETRIES: usize = 3;
 
+/// Who waits for a signal's outcome; dropping it frees the signal's admission ticket.
+struct Waiter {
+    reply: oneshot::Sender<Outcome>,
+    _ticket: Ticket,
+}
+
+/// Writes a batch: the groups whose facts are remembered in one round trip, the rest (and
+/// any whose facts turn out stale) under the row locks.
 async fn flush(writer: Arc<Writer>, batch: Vec<Pending>) {
-    let Writer {
-        store,
-        tokens,
-        limits,
-        ..
-    } = &*writer;
-    let arrivals: Vec<&SignalArrival> = batch.iter().map(|p| &p.arrival).collect();
+    let (arrivals, mut waiters): (Vec<SignalArrival>, Vec<Option<Waiter>>) = batch
+        .into_iter()
+        .map(|p| {
+            let waiter = Waiter {
+                reply: p.reply,
+                _ticket: p._ticket,
+            };
+            (p.arrival, Some(waiter))
+        })
+        .unzip();
+    let parsed: Vec<Parsed<'_>> = arrivals.iter().map(|a| parse(a, &writer.limits)).collect();
+    let signals: Vec<&Parsed<'_>> = parsed.iter().collect();
+    let remembered = match write_remembered(&writer.store, &writer.facts, &signals).await {
+        Ok(outcomes) => outcomes,
+        Err(error) if error.is_unavailable() => {
+            // Nothing or everything of it committed; it cannot be known which, so no retry
+            // here: the 503 makes TradingView resend, and a resend is caught as a duplicate.
+            tracing::warn!(%error, size = signals.len(), "ingest batch refused: database unavailable");
+            writer
+                .facts
+                .forget(arrivals.iter().map(SignalArrival::recorder));
+            let outcomes = (0..signals.len()).map(|i| (i, Err(IngestError::Unavailable)));
+            writer.answer(&arrivals, &mut waiters, outcomes);
+            return;
+        }
+        Err(error) => {
+            // The statement failed, so nothing of it was written.
+            tracing::warn!(%error, size = signals.len(), "ingest from remembered facts failed; reading them under the locks");
+            writer
+                .facts
+                .forget(arrivals.iter().map(SignalArrival::recorder));
+            signals.iter().map(|_| None).collect()
+        }
+    };
+    let mut rest = Vec::new();
+    let mut written = Vec::new();
+    for (index, outcome) in remembered.into_iter().enumerate() {
+        match outcome {
+            Some(outcome) => written.push((index, outcome)),
+            None => rest.push(index),
+        }
+    }
+    writer.answer(&arrivals, &mut waiters, written);
+    if !rest.is_empty() {
+        flush_locked(&writer, &arrivals, &signals, rest, &mut waiters).await;
+    }
+}
+
+/// Writes the signals at `indices` under the row locks, all in one transaction; when that
+/// fails, each alone, so only a culprit fails, and that one is kept as rejected.
+async fn flush_locked(
+    writer: &Writer,
+    arrivals: &[SignalArrival],
+    signals: &[&Parsed<'_>],
+    indices: Vec<usize>,
+    waiters: &mut [Option<Waiter>],
+) {
+    let these: Vec<&Parsed<'_>> = indices.iter().map(|&i| signals[i]).collect();
     let mut attempt = 0;
     let result = loop {
         attempt += 1;
-        match run_batch(store, &arrivals, limits).await {
+        match write_locked(&writer.store, &writer.facts, &these).await {
             Err(error) if attempt < RETRIES && is_conflict(&error) => {
                 tracing::info!(%error, attempt, "ingest batch conflicted; retrying");
             }
             result => break result,
         }
     };
-    match result {
+    let error = match result {
         Ok(outcomes) => {
-            let stored: BTreeSet<SignalEvent> = batch
-                .iter()
-                .zip(&outcomes)
-                .filter(|(_, outcome)| outcome.is_ok())
-                .map(|(pending, _)| SignalEvent {
-                    user_id: pending.arrival.user(),
-                    recorder_id: pending.arrival.recorder(),
-                })
-                .collect();
-            writer.announcer.announce(stored);
-            for (pending, outcome) in batch.into_iter().zip(outcomes) {
-                if matches!(outcome, Err(IngestError::UnknownRecorder)) {
-                    tokens.forget(&pending.arrival.target.token_hash);
-                }
-                // A closed receiver: the sender hung up. The signal is committed all the same.
-                let _ = pending.reply.send(outcome);
-            }
+            writer.answer(arrivals, waiters, indices.into_iter().zip(outcomes));
+            return;
         }
-        Err(error) if error.is_unavailable() => {
-            tracing::warn!(%error, size = batch.len(), "ingest batch refused: database unavailable");
-            for pending in batch {
-                let _ = pending.reply.send(Err(IngestError::Unavailable));
-            }
+        Err(error) => error,
+    };
+    writer
+        .facts
+        .forget(these.iter().map(|p| p.arrival.recorder()));
+    if error.is_unavailable() {
+        tracing::warn!(%error, size = indices.len(), "ingest batch refused: database unavailable");
+        let outcomes = indices
+            .into_iter()
+            .map(|i| (i, Err(IngestError::Unavailable)));
+        writer.answer(arrivals, waiters, outcomes);
+    } else if indices.len() > 1 {
+        // Something in the batch broke it: write each signal alone, so only the culprit
+        // fails.
+        tracing::error!(%error, size = indices.len(), "ingest batch failed; writing its signals one by one");
+        for index in indices {
+            Box::pin(flush_locked(
+                writer,
+                arrivals,
+                signals,
+                vec![index],
+                waiters,
+            ))
+            .await;
         }
-        Err(error) if batch.len() > 1 => {
-            // Something in the batch broke it: write each signal alone, so only the culprit
-            // fails.
-            tracing::error!(%error, size = batch.len(), "ingest batch failed; writing its signals one by one");
-            for pending in batch {
-                Box::pin(flush(Arc::clone(&writer), vec![pending])).await;
-            }
-        }
-        Err(error) => {
-            for pending in batch {
-                tracing::error!(%error, recorder = %pending.arrival.recorder(), "signal could not be applied; keeping it as rejected");
-                let outcome = match record_unprocessable(
-                    store,
-                    &pending.arrival,
-                    limits.max_body_bytes,
-                )
-                .await
+    } else {
+        for index in indices {
+            let arrival = &arrivals[index];
+            tracing::error!(%error, recorder = %arrival.recorder(), "signal could not be applied; keeping it as rejected");
+            let outcome =
+                match record_unprocessable(&writer.store, arrival, writer.limits.max_body_bytes)
+                    .await
                 {
                     Ok(Some(signal_id)) => Ok(IngestOutcome::Rejected {
                         signal_id,
@@ -399,7 +456,36 @@ async fn flush(writer: Arc<Writer>, batch: Vec<Pending>) {
                         Err(IngestError::Failed)
                     }
                 };
-                let _ = pending.reply.send(outcome);
+            writer.answer(arrivals, waiters, [(index, outcome)]);
+        }
+    }
+}
+
+impl Writer {
+    /// Answers the signals at the given indices; live pages hear of those stored.
+    fn answer(
+        &self,
+        arrivals: &[SignalArrival],
+        waiters: &mut [Option<Waiter>],
+        outcomes: impl IntoIterator<Item = (usize, Outcome)>,
+    ) {
+        let outcomes: Vec<(usize, Outcome)> = outcomes.into_iter().collect();
+        let stored: BTreeSet<SignalEvent> = outcomes
+            .iter()
+            .filter(|(_, outcome)| outcome.is_ok())
+            .map(|(index, _)| SignalEvent {
+                user_id: arrivals[*index].user(),
+                recorder_id: arrivals[*index].recorder(),
+            })
+            .collect();
+        self.announcer.announce(stored);
+        for (index, outcome) in outcomes {
+            if matches!(outcome, Err(IngestError::UnknownRecorder)) {
+                self.tokens.forget(&arrivals[index].target.token_hash);
+            }
+            // A closed receiver: the sender hung up. The signal is committed all the same.
+            if let Some(waiter) = waiters[index].take() {
+                let _ = waiter.reply.send(outcome);
             }
         }
     }

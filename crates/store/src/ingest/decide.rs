@@ -1,5 +1,6 @@
-//! Deciding the signals of one tenant group, purely: the facts read under the row locks go
-//! in; the rows to write and each signal's outcome come out. No database, no clock.
+//! Deciding the signals of one tenant group, purely: the facts (read under the row locks,
+//! or remembered from the last batch) go in; the rows to write and each signal's outcome
+//! come out. No database, no clock.
 //!
 //! Signals of the same recorder (and the same user) in one batch see each other exactly as
 //! if they had been applied one transaction each: positions, last known prices, duplicate
@@ -30,15 +31,23 @@ pub(crate) struct Parsed<'a> {
     pub kept: &'a [u8],
 }
 
-/// What `ingest_prepare` read for a whole batch, under the recorders' row locks.
+/// What `ingest_facts` read for a whole batch, under the recorders' row locks.
 #[derive(Debug, Deserialize)]
 pub(crate) struct BatchFacts {
     recorders: Vec<LockedRecorder>,
     users: Vec<UserFacts>,
-    positions: Vec<StoredPosition>,
+    positions: Vec<PositionRow>,
     dup_ids: Vec<DuplicateId>,
     dup_bodies: Vec<DuplicateBody>,
     prices: Vec<LastPrice>,
+}
+
+/// A stored position as `ingest_facts` returns it.
+#[derive(Debug, Deserialize)]
+struct PositionRow {
+    recorder_id: RecorderId,
+    state: serde_json::Value,
+    last_price_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,21 +67,30 @@ impl BatchFacts {
     /// The facts of each tenant group: `groups` names each group's user and the recorders
     /// its signals arrived for. Everything but a user's status and prices is keyed by
     /// recorder, and a recorder belongs to one group.
-    pub(crate) fn into_groups(self, groups: &[(UserId, Vec<RecorderId>)]) -> Vec<GroupFacts> {
+    pub(crate) fn into_groups(
+        self,
+        groups: &[(UserId, Vec<RecorderId>)],
+    ) -> Result<Vec<GroupFacts>, StoreError> {
         let group_of: HashMap<RecorderId, usize> = groups
             .iter()
             .enumerate()
             .flat_map(|(index, (_, recorders))| recorders.iter().map(move |r| (*r, index)))
             .collect();
         let n = groups.len();
+        let positions = self
+            .positions
+            .into_iter()
+            .map(StoredPosition::parse)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut recorders = by_group(self.recorders, |r| r.id, &group_of, n);
-        let mut positions = by_group(self.positions, |p| p.recorder_id, &group_of, n);
+        let mut positions = by_group(positions, |p| p.recorder_id, &group_of, n);
         let mut dup_ids = by_group(self.dup_ids, |d| d.recorder_id, &group_of, n);
         let mut dup_bodies = by_group(self.dup_bodies, |d| d.recorder_id, &group_of, n);
-        groups
+        Ok(groups
             .iter()
             .enumerate()
             .map(|(index, (user, _))| GroupFacts {
+                user: *user,
                 user_status: self.users.iter().find(|u| u.id == *user).map(|u| u.status),
                 recorders: std::mem::take(&mut recorders[index]),
                 positions: std::mem::take(&mut positions[index]),
@@ -85,7 +103,7 @@ impl BatchFacts {
                     .map(|p| (p.root.clone(), p.price))
                     .collect(),
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -106,44 +124,71 @@ fn by_group<T>(
     grouped
 }
 
-/// The part of a batch's facts one tenant group's signals need.
+/// The part of a batch's facts one tenant group's signals need: read under the row locks
+/// (`ingest_facts`), or remembered from the group's last batch (the facts cache), in which
+/// case `ingest_apply` checks they are still current before it writes anything.
 #[derive(Debug)]
 pub(crate) struct GroupFacts {
-    user_status: Option<UserStatus>,
-    recorders: Vec<LockedRecorder>,
-    positions: Vec<StoredPosition>,
-    dup_ids: Vec<DuplicateId>,
-    dup_bodies: Vec<DuplicateBody>,
-    prices: HashMap<String, Option<Decimal>>,
+    pub(super) user: UserId,
+    pub(super) user_status: Option<UserStatus>,
+    /// The group's live recorders (whose token matched).
+    pub(super) recorders: Vec<LockedRecorder>,
+    /// Every stored position of those recorders.
+    pub(super) positions: Vec<StoredPosition>,
+    /// Accepted signals with an `id` or body of the batch (remembered facts have none:
+    /// `ingest_apply` checks there are none).
+    pub(super) dup_ids: Vec<DuplicateId>,
+    pub(super) dup_bodies: Vec<DuplicateBody>,
+    /// The user's last known price of each root a signal without a price needs.
+    pub(super) prices: HashMap<String, Option<Decimal>>,
 }
 
-#[derive(Debug, Deserialize)]
-struct LockedRecorder {
-    id: RecorderId,
-    status: RecorderStatus,
-    duplicate_window_secs: i32,
-    first_seq: i64,
-    token_hash: String,
+/// A recorder as its row stood when the facts were read.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct LockedRecorder {
+    pub(super) id: RecorderId,
+    pub(super) user_id: UserId,
+    pub(super) status: RecorderStatus,
+    pub(super) duplicate_window_secs: i32,
+    /// The sequence number of its next signal.
+    pub(super) first_seq: i64,
+    /// The row's version (xmin): `ingest_apply` writes only if it is unchanged.
+    pub(super) version: String,
+    /// Hex SHA-256 of the webhook token the facts were read for.
+    pub(super) token_hash: String,
     #[serde(flatten)]
-    settings: ApplySettings,
+    pub(super) settings: ApplySettings,
+}
+
+/// A stored position of a recorder, and when a signal last set its price.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredPosition {
+    pub(super) recorder_id: RecorderId,
+    pub(super) position: jt_engine::Position,
+    pub(super) last_price_at: Option<DateTime<Utc>>,
+}
+
+impl StoredPosition {
+    fn parse(row: PositionRow) -> Result<Self, StoreError> {
+        let position = serde_json::from_value(row.state)
+            .map_err(|e| StoreError::Corrupt(format!("position of {}: {e}", row.recorder_id)))?;
+        Ok(Self {
+            recorder_id: row.recorder_id,
+            position,
+            last_price_at: row.last_price_at,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
-struct StoredPosition {
-    recorder_id: RecorderId,
-    root: String,
-    state: serde_json::Value,
-}
-
-#[derive(Debug, Deserialize)]
-struct DuplicateId {
+pub(crate) struct DuplicateId {
     recorder_id: RecorderId,
     client_signal_id: String,
     id: i64,
 }
 
 #[derive(Debug, Deserialize)]
-struct DuplicateBody {
+pub(crate) struct DuplicateBody {
     recorder_id: RecorderId,
     body_sha256: String,
     id: i64,
@@ -207,10 +252,7 @@ pub(crate) struct GroupDecision {
 }
 
 /// Decides every signal of the group, in arrival order.
-pub(crate) fn decide_group(
-    facts: &GroupFacts,
-    signals: &[&Parsed<'_>],
-) -> Result<GroupDecision, StoreError> {
+pub(crate) fn decide_group(facts: &GroupFacts, signals: &[&Parsed<'_>]) -> GroupDecision {
     let mut state = GroupState::new(facts);
     let mut decision = GroupDecision::default();
     for parsed in signals {
@@ -226,13 +268,13 @@ pub(crate) fn decide_group(
             None => Verdict::UnknownRecorder,
             Some(recorder) => {
                 let seq = state.next_seq(recorder);
-                let fate = state.decide(facts, recorder, seq, parsed, &mut decision)?;
+                let fate = state.decide(facts, recorder, seq, parsed, &mut decision);
                 Verdict::Stored { seq, fate }
             }
         };
         decision.verdicts.push(verdict);
     }
-    Ok(decision)
+    decision
 }
 
 /// What earlier signals of the batch changed, seen by later ones.
@@ -288,7 +330,7 @@ impl GroupState {
         seq: i64,
         parsed: &Parsed<'_>,
         decision: &mut GroupDecision,
-    ) -> Result<Fate, StoreError> {
+    ) -> Fate {
         let arrival = parsed.arrival;
         let mut record = SignalRecord {
             recorder_id: recorder.id,
@@ -308,7 +350,7 @@ impl GroupState {
                 .map(|c| c.chars().take(MAX_CONTENT_TYPE_CHARS).collect()),
             source_ip: arrival.source_ip,
         };
-        let fate = self.fate(facts, recorder, seq, parsed, &mut record, decision)?;
+        let fate = self.fate(facts, recorder, seq, parsed, &mut record, decision);
         record.status = match &fate {
             Fate::Accepted { .. } => SignalStatus::Accepted,
             Fate::Duplicate(_) => SignalStatus::Duplicate,
@@ -319,7 +361,7 @@ impl GroupState {
             }
         };
         decision.signals.push(record);
-        Ok(fate)
+        fate
     }
 
     fn fate(
@@ -330,23 +372,23 @@ impl GroupState {
         parsed: &Parsed<'_>,
         record: &mut SignalRecord,
         decision: &mut GroupDecision,
-    ) -> Result<Fate, StoreError> {
+    ) -> Fate {
         if facts.user_status != Some(UserStatus::Active) {
-            return Ok(Fate::Rejected(Rejection::Disabled));
+            return Fate::Rejected(Rejection::Disabled);
         }
         let alert = match &parsed.alert {
             Ok(alert) => alert,
-            Err(rejection) => return Ok(Fate::Rejected(rejection.clone())),
+            Err(rejection) => return Fate::Rejected(rejection.clone()),
         };
         record.alert = Some(AlertFields::of(alert));
         if let Some(rejection) = content_type_rejection(parsed.arrival.content_type.as_deref()) {
-            return Ok(Fate::Rejected(rejection));
+            return Fate::Rejected(rejection);
         }
         if recorder.status == RecorderStatus::Paused {
-            return Ok(Fate::Ignored);
+            return Fate::Ignored;
         }
         if let Some(original) = self.duplicate_of(recorder, parsed, alert) {
-            return Ok(Fate::Duplicate(original));
+            return Fate::Duplicate(original);
         }
         self.apply(facts, recorder, seq, parsed, alert, record, decision)
     }
@@ -383,7 +425,7 @@ impl GroupState {
         alert: &Alert,
         record: &mut SignalRecord,
         decision: &mut GroupDecision,
-    ) -> Result<Fate, StoreError> {
+    ) -> Fate {
         let root = alert.symbol.root;
         let now = parsed.arrival.received_at;
         let last_known = match alert.price {
@@ -394,11 +436,11 @@ impl GroupState {
         let key = (recorder.id, root);
         let position = match decision.positions.get(&key) {
             Some(touched) => touched.position.clone(),
-            None => stored_position(facts, recorder.id, root)?,
+            None => stored_position(facts, recorder.id, root),
         };
         let applied = match apply(&position, alert, &ctx) {
             Ok(applied) => applied,
-            Err(error) => return Ok(Fate::Rejected(Rejection::Invalid(error.to_string()))),
+            Err(error) => return Fate::Rejected(Rejection::Invalid(error.to_string())),
         };
         record.applied = Some(AppliedFields::of(&applied));
         record.settings = Some(recorder.settings.clone());
@@ -437,11 +479,11 @@ impl GroupState {
             fills: applied.fills,
             price: applied.price,
         });
-        Ok(Fate::Accepted {
+        Fate::Accepted {
             position: Box::new(applied.position),
             delta: applied.delta,
             price: applied.price,
-        })
+        }
     }
 
     /// The user's freshest price of the root: from this batch, else as stored.
@@ -453,20 +495,12 @@ impl GroupState {
     }
 }
 
-fn stored_position(
-    facts: &GroupFacts,
-    recorder: RecorderId,
-    root: Root,
-) -> Result<jt_engine::Position, StoreError> {
-    match facts
+fn stored_position(facts: &GroupFacts, recorder: RecorderId, root: Root) -> jt_engine::Position {
+    facts
         .positions
         .iter()
-        .find(|p| p.recorder_id == recorder && p.root == root.as_str())
-    {
-        None => Ok(jt_engine::Position::flat(root)),
-        Some(stored) => serde_json::from_value(stored.state.clone())
-            .map_err(|e| StoreError::Corrupt(format!("position {recorder}/{root}: {e}"))),
-    }
+        .find(|p| p.recorder_id == recorder && p.position.root == root)
+        .map_or_else(|| jt_engine::Position::flat(root), |p| p.position.clone())
 }
 
 fn content_type_rejection(content_type: Option<&str>) -> Option<Rejection> {

@@ -24,6 +24,7 @@ mod announcer;
 mod batch;
 mod batcher;
 mod decide;
+mod facts_cache;
 mod order_intents;
 pub(crate) mod records;
 mod token_cache;
