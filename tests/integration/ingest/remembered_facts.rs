@@ -6,9 +6,10 @@
 use std::time::Duration;
 
 use chrono::{SubsecRound, Utc};
+use jt_store::RecorderId;
 use jt_store::ingest::{IngestConfig, IngestOutcome, Ingestor, SignalArrival};
 use jt_store::users::{self, UserStatus};
-use jt_web::testing::{TestApp, spawn_app};
+use jt_web::testing::{TestApp, TestUser, spawn_app};
 use serde_json::{Value, json};
 
 use super::{assert_replay_matches, recorder, stored};
@@ -129,17 +130,8 @@ async fn an_id_accepted_before_the_facts_were_remembered_is_still_a_duplicate() 
     let (_, first) = webhook(&app, &url, &with_id(25600, "x1")).await;
     assert_eq!(webhook(&app, &url, &with_id(25601, "x2")).await.0, 200);
     // Remembered from the second batch, which did not look for "x1".
-    let (status, again) = webhook(&app, &url, &with_id(25600, "x1")).await;
-    assert_eq!(
-        (status, again["status"].as_str()),
-        (200, Some("duplicate")),
-        "{again}"
-    );
-    assert_eq!(again["duplicate_of"], first["signal_id"]);
-    let positions = app
-        .api_json(&user, &format!("/api/v1/recorders/{id}/positions"))
-        .await;
-    assert_eq!(positions[0]["quantity"], 2);
+    let again = with_id(25600, "x1");
+    assert_duplicate(&app, &user, id, &url, &again, &first).await;
 }
 
 #[tokio::test]
@@ -150,7 +142,19 @@ async fn a_body_repeated_within_the_window_is_a_duplicate_whatever_came_between(
     let (_, first) = webhook(&app, &url, "BUY 1 NQ1! @ 25600").await;
     assert_eq!(webhook(&app, &url, "BUY 1 NQ1! @ 25601").await.0, 200);
     // TradingView resending the first alert, without an id, within the 20 s window.
-    let (status, again) = webhook(&app, &url, "BUY 1 NQ1! @ 25600").await;
+    assert_duplicate(&app, &user, id, &url, "BUY 1 NQ1! @ 25600", &first).await;
+}
+
+/// `body` is answered as a duplicate of `first`, and the position holds the two buys only.
+async fn assert_duplicate(
+    app: &TestApp,
+    user: &TestUser,
+    id: RecorderId,
+    url: &str,
+    body: &str,
+    first: &Value,
+) {
+    let (status, again) = webhook(app, url, body).await;
     assert_eq!(
         (status, again["status"].as_str()),
         (200, Some("duplicate")),
@@ -158,7 +162,7 @@ async fn a_body_repeated_within_the_window_is_a_duplicate_whatever_came_between(
     );
     assert_eq!(again["duplicate_of"], first["signal_id"]);
     let positions = app
-        .api_json(&user, &format!("/api/v1/recorders/{id}/positions"))
+        .api_json(user, &format!("/api/v1/recorders/{id}/positions"))
         .await;
     assert_eq!(positions[0]["quantity"], 2);
 }

@@ -68,11 +68,7 @@ pub(crate) async fn write_remembered(
     let mut conn = store.unscoped_pool().acquire().await?;
     clock.lap("acquire");
     // No transaction around it: the one statement commits on its own, before it answers.
-    let Json(applied): Json<Applied> = sqlx::query_scalar("select ingest_apply($1, $2)")
-        .bind(Json(&apply))
-        .bind(EXECUTION_QUEUE)
-        .fetch_one(&mut *conn)
-        .await?;
+    let applied = call_apply(&mut conn, &apply).await?;
     clock.lap("apply");
     drop(conn);
     let stale: HashSet<UserId> = applied.conflicts.iter().copied().collect();
@@ -81,6 +77,20 @@ pub(crate) async fn write_remembered(
     }
     decided.finish(signals, cache, &applied, &stale, &mut outcomes);
     Ok(outcomes)
+}
+
+/// One call of `ingest_apply`. The orders of accepted signals commit with their signals
+/// (SPEC §8), in the same round trip.
+async fn call_apply(
+    conn: &mut sqlx::PgConnection,
+    apply: &Apply<'_>,
+) -> Result<Applied, sqlx::Error> {
+    let Json(applied) = sqlx::query_scalar("select ingest_apply($1, $2)")
+        .bind(Json(apply))
+        .bind(EXECUTION_QUEUE)
+        .fetch_one(conn)
+        .await?;
+    Ok(applied)
 }
 
 /// Reads the facts under the recorders' row locks, decides, writes and commits `signals`:
@@ -119,12 +129,7 @@ pub(crate) async fn write_locked(
     let decided = Decided::new(signals, groups.into_values().zip(facts).collect());
     let apply = Apply::new(true, signals, &decided);
     clock.lap("decide");
-    // The orders of accepted signals commit with them (SPEC §8), in the same round trip.
-    let Json(applied): Json<Applied> = sqlx::query_scalar("select ingest_apply($1, $2)")
-        .bind(Json(&apply))
-        .bind(EXECUTION_QUEUE)
-        .fetch_one(&mut *tx)
-        .await?;
+    let applied = call_apply(&mut tx, &apply).await?;
     clock.lap("write");
     tx.commit().await?;
     clock.lap("commit");

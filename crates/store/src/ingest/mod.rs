@@ -12,7 +12,12 @@
 //!   (taken in one global order, so batches cannot deadlock).
 //! - **Isolation**: one signal's rejection is a stored row like any other. A batch that fails
 //!   for another reason is retried one signal per transaction, so a bad neighbour fails alone.
-//! - **Tenancy**: `ingest_prepare` and `ingest_write` run as the owner, one set of
+//! - **One round trip**: each process remembers what its last batch left per recorder (the
+//!   facts cache) and writes the next batch with one autocommit `ingest_apply`, which
+//!   writes a tenant group only if that recorder's row is unchanged since (its `xmin`);
+//!   a stale group is decided again from facts read under the row locks. The cache
+//!   predicts, the row versions decide: correctness never depends on being the only process.
+//! - **Tenancy**: `ingest_facts` and `ingest_apply` run as the owner, one set of
 //!   statements for all tenants of a batch, and touch only recorders whose webhook token
 //!   hash the call presents; every row takes its `user_id` from its recorder (see the
 //!   migration `ingest_across_tenants`). Everything else runs under the tenant's scope.

@@ -1,4 +1,4 @@
-//! The orders a tenant group's accepted signals make, for `ingest_write` (which queues them
+//! The orders a tenant group's accepted signals make, for `ingest_apply` (which queues them
 //! through `enqueue_batch_orders` in the same round trip as the signal rows).
 
 use rust_decimal::Decimal;

@@ -1,5 +1,5 @@
 //! The rows ingest (and rebuild) write, as JSON objects whose keys are the column names the
-//! SQL functions `ingest_write`, `write_positions` and `write_trades` read.
+//! SQL functions `ingest_apply`, `write_positions` and `write_trades` read.
 
 use std::net::IpAddr;
 
