@@ -118,6 +118,49 @@ async fn webhooks_answer_503_while_postgres_is_stopped_and_record_again_after() 
     );
 }
 
+/// The pool does not ping a connection at every checkout (a round trip per ingest batch),
+/// only one idle for a second: connections cut while idle (a failover, an operator) are
+/// replaced before they are used. A store of its own, so no background task of a server
+/// uses up the dead connections first.
+#[tokio::test]
+async fn connections_cut_while_idle_are_replaced_before_they_are_used() {
+    let dir = TempDataDir::new();
+    let (_cluster, store) = dedicated_store(dir.path()).await;
+    // Four transactions open at once: the pool holds four connections.
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        open.push(store.admin("test").await.unwrap());
+    }
+    for tx in open {
+        tx.commit().await.unwrap();
+    }
+
+    // End every other backend of the application role (a role may end its own).
+    let mut tx = store.admin("test").await.unwrap();
+    let cut: i64 = sqlx::query_scalar(
+        "select count(pg_terminate_backend(pid)) from pg_stat_activity
+          where usename = current_user and pid <> pg_backend_pid()",
+    )
+    .fetch_one(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(cut, 3);
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+
+    for attempt in 0..6 {
+        let mut tx = store.admin("test").await.unwrap();
+        let one: i32 = sqlx::query_scalar("select 1")
+            .fetch_one(tx.conn())
+            .await
+            .unwrap_or_else(|error| {
+                panic!("transaction {attempt} used a dead connection: {error}")
+            });
+        assert_eq!(one, 1);
+        tx.commit().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn every_response_carries_a_request_id() {
     let app = spawn_app().await;

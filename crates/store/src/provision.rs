@@ -328,8 +328,10 @@ pub(crate) fn app_pool_options(max_connections: u32) -> PgPoolOptions {
         // instead of hanging; TradingView resends a 5xx but gives up on silence at 3 s.
         .acquire_timeout(Duration::from_millis(1_500))
         // A ping per acquire is a round trip per ingest batch (~0.4 ms of a 4 ms batch under
-        // load). Connections in use moments ago are alive or fail their query like any
-        // other; only one idle for a while (a restart, a dropped link) is checked first.
+        // load). sqlx already tests each connection when it is released, so only one idle
+        // for a while (a restart, a failover, a dropped link) is checked again first. One
+        // cut within a second of its release fails its query as if the database were down
+        // (a webhook answers 503, nothing half-written).
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
             Box::pin(async move {
