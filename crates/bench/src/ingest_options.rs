@@ -27,9 +27,15 @@ pub struct IngestArgs {
     /// Users owning the recorders [default: 16; --burst: 200].
     #[arg(long)]
     pub users: Option<usize>,
-    /// Seconds of the sustained run (pgbench runs as long, before it).
+    /// Seconds of webhooks in the sustained run (pgbench runs as long).
     #[arg(long, default_value_t = 20)]
     pub duration_secs: u64,
+    /// The sustained run alternates pgbench and the webhooks in slices of this many seconds
+    /// (pgbench first, then webhooks first, and so on), so that both see the same machine:
+    /// a shared machine's speed drifts within seconds. 0: pgbench for the whole duration,
+    /// then the webhooks.
+    #[arg(long, default_value_t = 2)]
+    pub slice_secs: u64,
     /// Alerts to send in --burst and --hangup [default: --burst: 10000; --hangup: 2000].
     #[arg(long)]
     pub signals: Option<usize>,
@@ -49,7 +55,7 @@ pub struct IngestArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// pgbench, then webhooks for a fixed duration at a fixed concurrency.
+    /// pgbench and webhooks, alternating, for a fixed duration at a fixed concurrency.
     Sustained,
     /// A bar-close burst.
     Burst,
@@ -81,6 +87,8 @@ pub struct IngestPlan {
     pub users: usize,
     /// Sustained run length (sustained mode).
     pub duration_secs: u64,
+    /// Length of the alternating slices (sustained mode; 0: one each).
+    pub slice_secs: u64,
     /// Alerts in all (burst and hang-up modes).
     pub signals: Option<usize>,
     /// pgbench scale (sustained mode).
@@ -109,6 +117,7 @@ impl IngestPlan {
             recorders: args.recorders.unwrap_or(recorders),
             users: args.users.unwrap_or(users),
             duration_secs: args.duration_secs,
+            slice_secs: args.slice_secs,
             signals: signals.map(|default| args.signals.unwrap_or(default)),
             pgbench_scale: (mode == Mode::Sustained)
                 .then(|| args.pgbench_scale.unwrap_or(concurrency.max(16) as u32)),
@@ -164,5 +173,80 @@ impl IngestPlan {
     /// The sustained run's length.
     pub fn duration(&self) -> Duration {
         Duration::from_secs(self.duration_secs)
+    }
+
+    /// The sustained run's slices: how long each lasts and whether pgbench runs before the
+    /// webhooks in it. The order alternates, so a drift in the machine's speed weighs on
+    /// both sides alike; the last slice takes what is left of the duration.
+    pub fn slices(&self) -> Vec<Slice> {
+        let slice = match self.slice_secs {
+            0 => self.duration_secs,
+            secs => secs.min(self.duration_secs),
+        };
+        let mut slices = Vec::new();
+        let mut left = self.duration_secs;
+        while left > 0 {
+            let seconds = if left < 2 * slice { left } else { slice };
+            slices.push(Slice {
+                seconds,
+                pgbench_first: slices.len() % 2 == 0,
+            });
+            left -= seconds;
+        }
+        slices
+    }
+}
+
+/// One slice of the sustained run: pgbench and the webhooks, each for `seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slice {
+    /// How long each side runs.
+    pub seconds: u64,
+    /// pgbench runs before the webhooks (else after).
+    pub pgbench_first: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(duration_secs: u64, slice_secs: u64) -> IngestPlan {
+        let args = IngestArgs {
+            burst: false,
+            hangup: false,
+            concurrency: None,
+            recorders: None,
+            users: None,
+            duration_secs,
+            slice_secs,
+            signals: None,
+            background: 0,
+            pgbench_scale: None,
+            results_dir: PathBuf::new(),
+        };
+        IngestPlan::from_args(&args).expect("a valid plan")
+    }
+
+    #[test]
+    fn slices_alternate_and_add_up_to_the_duration() {
+        let slices = plan(7, 2).slices();
+        let seconds: Vec<u64> = slices.iter().map(|s| s.seconds).collect();
+        let first: Vec<bool> = slices.iter().map(|s| s.pgbench_first).collect();
+        assert_eq!(seconds, [2, 2, 3]);
+        assert_eq!(first, [true, false, true]);
+        assert_eq!(
+            plan(20, 0).slices(),
+            [Slice {
+                seconds: 20,
+                pgbench_first: true
+            }]
+        );
+        assert_eq!(
+            plan(1, 2).slices(),
+            [Slice {
+                seconds: 1,
+                pgbench_first: true
+            }]
+        );
     }
 }

@@ -71,7 +71,7 @@ impl IngestReport {
         ));
         if let Some(pg) = &self.pgbench {
             out.push_str(&format!(
-                "{:<22}{:>10.1} tps{:>11}{:>11}{:>11}   (scale {}, -c {} -j {}, {} s; latency avg {} ms)\n",
+                "{:<22}{:>10.1} tps{:>11}{:>11}{:>11}   (scale {}, -c {} -j {}, {} s in {} slices; latency avg {} ms)\n",
                 "pgbench tpcb-like",
                 pg.tps,
                 "-",
@@ -81,6 +81,7 @@ impl IngestReport {
                 pg.clients,
                 pg.threads,
                 pg.seconds,
+                pg.slices,
                 pg.latency_average_ms
                     .map_or("?".to_owned(), |ms| format!("{ms:.2}")),
             ));

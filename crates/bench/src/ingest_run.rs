@@ -13,9 +13,9 @@ use crate::ingest_options::{IngestArgs, IngestPlan, Mode};
 use crate::ingest_report::{IngestReport, WebhookResult, git_commit};
 use crate::latency_stats::LatencySummary;
 use crate::load_generator::{
-    LoadOutcome, LoadTarget, Until, run_burst, run_hangups, run_sustained,
+    LoadOutcome, LoadTarget, SustainedLoad, Until, run_burst, run_hangups, run_sustained,
 };
-use crate::pgbench::Pgbench;
+use crate::pgbench::{Pgbench, PgbenchResult};
 use crate::provisioning::{Recorders, lost, provision, stored_per_recorder};
 use crate::server_process::{BenchServer, TempDataDir};
 
@@ -98,22 +98,11 @@ async fn measure_with(
     if let Some(cluster) = &cluster {
         warm_up(server, warm_up_recorders, cluster).await?;
     }
-    let pgbench = match (plan.mode, &cluster) {
-        (Mode::Sustained, Some(pgbench)) => {
-            let scale = plan.pgbench_scale.unwrap_or(16);
-            eprintln!(
-                "pgbench: scale {scale}, {} clients, {} s",
-                plan.concurrency, plan.duration_secs
-            );
-            Some(
-                pgbench
-                    .run(scale, plan.concurrency, plan.duration())
-                    .await?,
-            )
-        }
-        _ => None,
-    };
-    let (mut outcome, background) = run_load(plan, server, &recorders.webhook_paths).await;
+    let Measured {
+        mut outcome,
+        background,
+        pgbench,
+    } = run_load(plan, server, &recorders.webhook_paths, cluster.as_ref()).await?;
     let stored = settled_counts(db.store(), &recorders).await?;
     let (main_stored, background_stored) = stored.split_at(plan.recorders);
     Ok(IngestReport {
@@ -154,33 +143,49 @@ async fn warm_up(
     cluster.analyze(DATABASE_NAME).await
 }
 
-/// The webhook load of `plan`'s mode; with a background load, its outcome too.
+/// What the load of a run did.
+struct Measured {
+    outcome: LoadOutcome,
+    /// The background senders' (hang-ups with `--background`).
+    background: Option<LoadOutcome>,
+    /// pgbench's (sustained mode on our own cluster).
+    pgbench: Option<PgbenchResult>,
+}
+
+impl Measured {
+    /// The webhooks' outcome, nothing alongside.
+    fn alone(outcome: LoadOutcome) -> Self {
+        Self {
+            outcome,
+            background: None,
+            pgbench: None,
+        }
+    }
+}
+
+/// The webhook load of `plan`'s mode, with pgbench in sustained mode.
 async fn run_load(
     plan: &IngestPlan,
     server: &BenchServer,
     webhook_paths: &[String],
-) -> (LoadOutcome, Option<LoadOutcome>) {
+    cluster: Option<&Pgbench>,
+) -> Result<Measured, BenchError> {
     // The run's recorders first; a background load gets the rest.
     let (main_paths, background_paths) = webhook_paths.split_at(plan.recorders);
     let target = |paths: &[String]| LoadTarget {
         address: server.address,
         webhook_paths: paths.to_vec(),
     };
+    let signals = plan.signals.unwrap_or(0);
     eprintln!(
         "webhooks: {:?} with {} connections",
         plan.mode, plan.concurrency
     );
-    let signals = plan.signals.unwrap_or(0);
-    match plan.mode {
-        Mode::Sustained => {
-            let until = Until::Elapsed(plan.duration());
-            let outcome = run_sustained(&target(main_paths), plan.concurrency, until).await;
-            (outcome, None)
+    Ok(match plan.mode {
+        Mode::Sustained => run_sliced(plan, &target(main_paths), cluster).await?,
+        Mode::Burst => {
+            Measured::alone(run_burst(&target(main_paths), plan.concurrency, signals).await)
         }
-        Mode::Burst => (
-            run_burst(&target(main_paths), plan.concurrency, signals).await,
-            None,
-        ),
         Mode::Hangup => {
             let stop = Arc::new(AtomicBool::new(false));
             let hangups = async {
@@ -195,9 +200,52 @@ async fn run_load(
                 let until = Until::Stopped(stop.clone());
                 Some(run_sustained(&target(background_paths), plan.background, until).await)
             };
-            tokio::join!(hangups, background)
+            let (outcome, background) = tokio::join!(hangups, background);
+            Measured {
+                background,
+                ..Measured::alone(outcome)
+            }
+        }
+    })
+}
+
+/// The sustained webhooks, alternating with pgbench on the same cluster in `plan`'s slices
+/// (without a cluster of our own, the webhooks alone).
+async fn run_sliced(
+    plan: &IngestPlan,
+    target: &LoadTarget,
+    cluster: Option<&Pgbench>,
+) -> Result<Measured, BenchError> {
+    let mut load = SustainedLoad::new(target, plan.concurrency);
+    let Some(pgbench) = cluster else {
+        load.run(Until::Elapsed(plan.duration())).await;
+        return Ok(Measured::alone(load.finish()));
+    };
+    let slices = plan.slices();
+    let scale = plan.pgbench_scale.unwrap_or(16);
+    eprintln!(
+        "pgbench (scale {scale}, {} clients) alternating with the webhooks: {} s each in {} slices",
+        plan.concurrency,
+        plan.duration_secs,
+        slices.len()
+    );
+    pgbench.prepare(scale).await?;
+    let mut measured = Vec::with_capacity(slices.len());
+    for slice in slices {
+        let webhooks = Until::Elapsed(Duration::from_secs(slice.seconds));
+        if slice.pgbench_first {
+            measured.push(pgbench.measure(plan.concurrency, slice.seconds).await?);
+            load.run(webhooks).await;
+        } else {
+            load.run(webhooks).await;
+            measured.push(pgbench.measure(plan.concurrency, slice.seconds).await?);
         }
     }
+    pgbench.drop_database().await?;
+    Ok(Measured {
+        pgbench: PgbenchResult::of(&measured, scale, plan.concurrency),
+        ..Measured::alone(load.finish())
+    })
 }
 
 /// Stored signals per recorder once the counts stop changing (or after [`SETTLE_TIMEOUT`]).

@@ -62,25 +62,66 @@ pub enum Until {
 
 /// Sends alerts with `senders` connections, each sending back to back, until `until`.
 pub async fn run_sustained(target: &LoadTarget, senders: usize, until: Until) -> LoadOutcome {
-    let start = Arc::new(Barrier::new(senders));
-    let mut tasks = JoinSet::new();
-    for mut sender in Sender::for_each_connection(target, senders) {
-        let (start, until) = (start.clone(), until.clone());
-        tasks.spawn(async move {
-            sender.connect().await;
-            start.wait().await;
-            let began = Instant::now();
-            let done = || match &until {
-                Until::Elapsed(duration) => began.elapsed() >= *duration,
-                Until::Stopped(flag) => flag.load(Ordering::Relaxed),
-            };
-            while !done() {
-                sender.send_next().await;
-            }
-            sender.into_tally()
-        });
+    let mut load = SustainedLoad::new(target, senders);
+    load.run(until).await;
+    load.finish()
+}
+
+/// A sustained load that can pause and go on (the benchmark alternates it with pgbench):
+/// the same connections and the same sequence of unique alerts across its runs.
+pub struct SustainedLoad {
+    senders: Vec<Sender>,
+    recorders: usize,
+    /// Time spent sending, summed over the runs.
+    elapsed: Duration,
+}
+
+impl SustainedLoad {
+    /// `senders` connections (opened by the first run) over `target`'s recorders.
+    pub fn new(target: &LoadTarget, senders: usize) -> Self {
+        Self {
+            senders: Sender::for_each_connection(target, senders),
+            recorders: target.webhook_paths.len(),
+            elapsed: Duration::ZERO,
+        }
     }
-    merge(tasks.join_all().await, target.webhook_paths.len())
+
+    /// Every connection sends back to back until `until`, then waits for its last answer.
+    pub async fn run(&mut self, until: Until) {
+        let start = Arc::new(Barrier::new(self.senders.len()));
+        let mut tasks = JoinSet::new();
+        for mut sender in self.senders.drain(..) {
+            let (start, until) = (start.clone(), until.clone());
+            tasks.spawn(async move {
+                if sender.connection.is_none() {
+                    sender.connect().await;
+                }
+                start.wait().await;
+                let began = Instant::now();
+                let done = || match &until {
+                    Until::Elapsed(duration) => began.elapsed() >= *duration,
+                    Until::Stopped(flag) => flag.load(Ordering::Relaxed),
+                };
+                while !done() {
+                    sender.send_next().await;
+                }
+                (began, sender)
+            });
+        }
+        let finished = tasks.join_all().await;
+        let began = finished.iter().map(|(began, _)| *began).min();
+        self.elapsed += began.map_or(Duration::ZERO, |began| began.elapsed());
+        self.senders = finished.into_iter().map(|(_, sender)| sender).collect();
+    }
+
+    /// What all the runs did; `elapsed` is the time they spent sending.
+    pub fn finish(self) -> LoadOutcome {
+        let tallies = self.senders.into_iter().map(Sender::into_tally).collect();
+        LoadOutcome {
+            elapsed: self.elapsed,
+            ..merge(tallies, self.recorders)
+        }
+    }
 }
 
 /// Opens `connections` connections, then fires `signals` alerts at once, each connection

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::Duration;
 
 use jt_store::embedded::{EmbeddedCluster, PgBinaries};
 use serde::Serialize;
@@ -14,12 +13,12 @@ use crate::BenchError;
 /// Database pgbench initialises (dropped after its run).
 const DATABASE: &str = "pgbench";
 
-/// What pgbench measured.
+/// What pgbench measured, over all its slices.
 #[derive(Debug, Clone, Serialize)]
 pub struct PgbenchResult {
-    /// Transactions per second (without initial connection time).
+    /// Transactions per second (without initial connection time), over all slices.
     pub tps: f64,
-    /// pgbench's average latency, in ms.
+    /// pgbench's average latency, in ms (slices weighted by their transactions).
     pub latency_average_ms: Option<f64>,
     /// `-s`: scale factor (branches).
     pub scale: u32,
@@ -27,8 +26,53 @@ pub struct PgbenchResult {
     pub clients: usize,
     /// `-j`: threads.
     pub threads: usize,
-    /// `-T`: seconds.
+    /// `-T` summed over the slices: seconds.
     pub seconds: u64,
+    /// pgbench runs this was measured in (alternating with the webhooks).
+    pub slices: usize,
+}
+
+impl PgbenchResult {
+    /// The slices of one run, taken together.
+    pub fn of(slices: &[PgbenchSlice], scale: u32, clients: usize) -> Option<Self> {
+        let seconds: u64 = slices.iter().map(|s| s.seconds).sum();
+        let transactions: f64 = slices.iter().map(PgbenchSlice::transactions).sum();
+        let latency = slices
+            .iter()
+            .map(|s| s.latency_average_ms.map(|ms| ms * s.transactions()))
+            .sum::<Option<f64>>();
+        (seconds > 0).then(|| Self {
+            tps: transactions / seconds as f64,
+            latency_average_ms: latency.map(|sum| sum / transactions.max(f64::EPSILON)),
+            scale,
+            clients,
+            threads: threads(clients),
+            seconds,
+            slices: slices.len(),
+        })
+    }
+}
+
+/// One pgbench run.
+#[derive(Debug, Clone, Copy)]
+pub struct PgbenchSlice {
+    /// Transactions per second (without initial connection time).
+    pub tps: f64,
+    /// `-T`.
+    pub seconds: u64,
+    /// pgbench's average latency, in ms.
+    pub latency_average_ms: Option<f64>,
+}
+
+impl PgbenchSlice {
+    fn transactions(&self) -> f64 {
+        self.tps * self.seconds as f64
+    }
+}
+
+/// `-j`: pgbench's threads (the machine has two cores).
+fn threads(clients: usize) -> usize {
+    clients.min(2)
 }
 
 /// How to run pgbench against one cluster.
@@ -68,47 +112,48 @@ impl Pgbench {
         })
     }
 
-    /// Creates and fills the pgbench database at `scale`, runs tpcb-like with `clients`
-    /// for `duration`, then drops the database (its checkpoint happens before the webhooks).
-    pub async fn run(
-        &self,
-        scale: u32,
-        clients: usize,
-        duration: Duration,
-    ) -> Result<PgbenchResult, BenchError> {
-        let threads = clients.min(2);
-        let seconds = duration.as_secs().max(1);
+    /// Creates and fills the pgbench database at `scale` (its checkpoint happens before
+    /// anything is measured).
+    pub async fn prepare(&self, scale: u32) -> Result<(), BenchError> {
         self.program("createdb", &[DATABASE]).await?;
         self.program("pgbench", &["-i", "-q", "-s", &scale.to_string(), DATABASE])
-            .await?;
+            .await
+            .map(drop)
+    }
+
+    /// Runs tpcb-like with `clients` for `seconds` on the prepared database, without
+    /// pgbench's vacuum first (so that slices of one run measure the same work).
+    pub async fn measure(&self, clients: usize, seconds: u64) -> Result<PgbenchSlice, BenchError> {
         let output = self
             .program(
                 "pgbench",
                 &[
+                    "-n",
                     "-c",
                     &clients.to_string(),
                     "-j",
-                    &threads.to_string(),
+                    &threads(clients).to_string(),
                     "-T",
-                    &seconds.to_string(),
+                    &seconds.max(1).to_string(),
                     "-M",
                     "prepared",
                     DATABASE,
                 ],
             )
             .await?;
-        self.program("dropdb", &[DATABASE]).await?;
         let text = String::from_utf8_lossy(&output.stdout);
         let tps = parse_value(&text, "tps = ")
             .ok_or_else(|| BenchError::Pgbench(format!("printed no \"tps = \" line:\n{text}")))?;
-        Ok(PgbenchResult {
+        Ok(PgbenchSlice {
             tps,
+            seconds: seconds.max(1),
             latency_average_ms: parse_value(&text, "latency average = "),
-            scale,
-            clients,
-            threads,
-            seconds,
         })
+    }
+
+    /// Drops the database [`Pgbench::prepare`] made.
+    pub async fn drop_database(&self) -> Result<(), BenchError> {
+        self.program("dropdb", &[DATABASE]).await.map(drop)
     }
 
     /// Gathers the planner statistics of `database`, as autovacuum does on a database that
@@ -170,5 +215,21 @@ mod tests {
         assert_eq!(parse_value(output, "tps = "), Some(896.967014));
         assert_eq!(parse_value(output, "latency average = "), Some(17.834));
         assert_eq!(parse_value("no result", "tps = "), None);
+    }
+
+    #[test]
+    fn slices_are_summed_by_their_transactions() {
+        let slice = |tps, seconds, latency| PgbenchSlice {
+            tps,
+            seconds,
+            latency_average_ms: Some(latency),
+        };
+        // 2,000 + 6,000 transactions in 4 s; latencies weighted 1 : 3.
+        let result = PgbenchResult::of(&[slice(1000.0, 2, 16.0), slice(3000.0, 2, 4.0)], 16, 16)
+            .expect("two slices make a result");
+        assert_eq!(result.tps, 2000.0);
+        assert_eq!(result.latency_average_ms, Some(7.0));
+        assert_eq!((result.seconds, result.slices, result.threads), (4, 2, 2));
+        assert!(PgbenchResult::of(&[], 16, 16).is_none());
     }
 }
