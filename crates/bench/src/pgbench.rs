@@ -122,7 +122,8 @@ impl Pgbench {
     }
 
     /// Runs tpcb-like with `clients` for `seconds` on the prepared database, without
-    /// pgbench's vacuum first (so that slices of one run measure the same work).
+    /// pgbench's vacuum first: the slices of a run together do what one run of their whole
+    /// length would (`pgbench -i` vacuumed already).
     pub async fn measure(&self, clients: usize, seconds: u64) -> Result<PgbenchSlice, BenchError> {
         let output = self
             .program(
