@@ -35,7 +35,7 @@ async fn committed_signals_are_announced_per_recorder() {
         .unwrap()
         {
             Heard::Signals(event) => event,
-            Heard::Reconnected => panic!("the listener should not reconnect here"),
+            Heard::Lost => panic!("the listener should not lose its connection here"),
         };
 
     for (recorder, body) in [(&first, "BUY 1 NQ1! @ 1"), (&second, "BUY 1 NQ1! @ 2")] {

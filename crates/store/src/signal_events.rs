@@ -28,9 +28,9 @@ pub struct SignalEvent {
 pub enum Heard {
     /// Signals were stored.
     Signals(SignalEvent),
-    /// The connection was lost and re-made: notifications in between are lost, so
-    /// everything shown may be stale.
-    Reconnected,
+    /// The connection was lost: drop this listener and listen anew. Notifications until
+    /// the new `LISTEN` are lost, so whatever is shown may be stale from then on.
+    Lost,
 }
 
 /// One database connection listening on `jt_signals` (one per web process is enough).
@@ -75,12 +75,12 @@ impl Store {
 }
 
 impl SignalListener {
-    /// Waits for the next notification. An error means the connection is unusable: drop
-    /// this listener and make a new one (after a pause).
+    /// Waits for the next notification. [`Heard::Lost`] or an error means the connection
+    /// is unusable: drop this listener and make a new one (after a pause).
     pub async fn next(&mut self) -> Result<Heard, StoreError> {
         loop {
             let Some(notification) = self.listener.try_recv().await? else {
-                return Ok(Heard::Reconnected);
+                return Ok(Heard::Lost);
             };
             match serde_json::from_str(notification.payload()) {
                 Ok(event) => return Ok(Heard::Signals(event)),

@@ -30,7 +30,7 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 enum Change {
     /// New signals for this user's recorder.
     Signals(SignalEvent),
-    /// Notifications may have been missed (listener reconnected): every page refreshes.
+    /// Notifications may have been missed (listening (re)started): every page refreshes.
     Everything,
 }
 
@@ -83,7 +83,12 @@ async fn listen(store: Store, sender: broadcast::Sender<Change>) {
                 loop {
                     match listener.next().await {
                         Ok(Heard::Signals(event)) => drop(sender.send(Change::Signals(event))),
-                        Ok(Heard::Reconnected) => drop(sender.send(Change::Everything)),
+                        // Tell pages to refresh only once listening again (above): a
+                        // refresh sent now would come before the signals stored meanwhile.
+                        Ok(Heard::Lost) => {
+                            tracing::warn!("lost the live-refresh listener; reconnecting");
+                            break;
+                        }
                         Err(error) => {
                             tracing::warn!(%error, "lost the live-refresh listener; reconnecting");
                             break;
