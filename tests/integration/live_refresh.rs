@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use jt_store::signal_events::{Heard, SignalEvent};
+use jt_store::signal_events::SignalEvent;
 use jt_web::testing::{spawn_app, spawn_app_with_store};
 
 use crate::pages::{PASSWORD, create_recorder, get_recorder_html, signed_up, webhook_url_in};
@@ -25,18 +25,12 @@ async fn committed_signals_are_announced_per_recorder() {
         user_id: user.id,
         recorder_id,
     };
-    let next =
-        async |listener: &mut jt_store::signal_events::SignalListener| match tokio::time::timeout(
-            DEADLINE,
-            listener.next(),
-        )
-        .await
-        .expect("notified in time")
-        .unwrap()
-        {
-            Heard::Signals(event) => event,
-            Heard::Lost => panic!("the listener should not lose its connection here"),
-        };
+    let next = async |listener: &mut jt_store::signal_events::SignalListener| {
+        tokio::time::timeout(DEADLINE, listener.next())
+            .await
+            .expect("notified in time")
+            .expect("the listener keeps its connection here")
+    };
 
     for (recorder, body) in [(&first, "BUY 1 NQ1! @ 1"), (&second, "BUY 1 NQ1! @ 2")] {
         assert_eq!(app.post_webhook(&url(recorder), body).await.status(), 200);

@@ -23,16 +23,6 @@ pub struct SignalEvent {
     pub recorder_id: RecorderId,
 }
 
-/// What [`SignalListener::next`] saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Heard {
-    /// Signals were stored.
-    Signals(SignalEvent),
-    /// The connection was lost: drop this listener and listen anew. Notifications until
-    /// the new `LISTEN` are lost, so whatever is shown may be stale from then on.
-    Lost,
-}
-
 /// One database connection listening on `jt_signals` (one per web process is enough).
 #[derive(Debug)]
 pub struct SignalListener {
@@ -75,15 +65,23 @@ impl Store {
 }
 
 impl SignalListener {
-    /// Waits for the next notification. [`Heard::Lost`] or an error means the connection
-    /// is unusable: drop this listener and make a new one (after a pause).
-    pub async fn next(&mut self) -> Result<Heard, StoreError> {
+    /// Waits for the next notification. An error means the connection is unusable (also
+    /// when it was merely lost): drop this listener and make a new one (after a pause).
+    /// Notifications until the new `LISTEN` are lost, so whatever is shown may be stale.
+    pub async fn next(&mut self) -> Result<SignalEvent, StoreError> {
         loop {
+            // `None`: the connection closed. sqlx would re-make it on the next call, but
+            // the caller must know that notifications were missed, so it is an error.
             let Some(notification) = self.listener.try_recv().await? else {
-                return Ok(Heard::Lost);
+                return Err(StoreError::Unavailable(sqlx::Error::Io(
+                    std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "the LISTEN connection was lost",
+                    ),
+                )));
             };
             match serde_json::from_str(notification.payload()) {
-                Ok(event) => return Ok(Heard::Signals(event)),
+                Ok(event) => return Ok(event),
                 // Not ours to act on; nothing a user could do about it either.
                 Err(error) => tracing::warn!(%error, "ignoring a malformed jt_signals payload"),
             }

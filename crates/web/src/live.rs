@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use futures_util::stream;
-use jt_store::signal_events::{Heard, SignalEvent};
+use jt_store::signal_events::SignalEvent;
 use jt_store::{RecorderId, Store, UserId};
 use tokio::sync::broadcast;
 
@@ -82,13 +82,9 @@ async fn listen(store: Store, sender: broadcast::Sender<Change>) {
                 let _ = sender.send(Change::Everything);
                 loop {
                     match listener.next().await {
-                        Ok(Heard::Signals(event)) => drop(sender.send(Change::Signals(event))),
-                        // Tell pages to refresh only once listening again (above): a
+                        Ok(event) => drop(sender.send(Change::Signals(event))),
+                        // Pages are told to refresh only once listening again (above): a
                         // refresh sent now would come before the signals stored meanwhile.
-                        Ok(Heard::Lost) => {
-                            tracing::warn!("lost the live-refresh listener; reconnecting");
-                            break;
-                        }
                         Err(error) => {
                             tracing::warn!(%error, "lost the live-refresh listener; reconnecting");
                             break;
