@@ -125,6 +125,7 @@ impl Pgbench {
     /// pgbench's vacuum first: the slices of a run together do what one run of their whole
     /// length would (`pgbench -i` vacuumed already).
     pub async fn measure(&self, clients: usize, seconds: u64) -> Result<PgbenchSlice, BenchError> {
+        let seconds = seconds.max(1);
         let output = self
             .program(
                 "pgbench",
@@ -135,7 +136,7 @@ impl Pgbench {
                     "-j",
                     &threads(clients).to_string(),
                     "-T",
-                    &seconds.max(1).to_string(),
+                    &seconds.to_string(),
                     "-M",
                     "prepared",
                     DATABASE,
@@ -147,7 +148,7 @@ impl Pgbench {
             .ok_or_else(|| BenchError::Pgbench(format!("printed no \"tps = \" line:\n{text}")))?;
         Ok(PgbenchSlice {
             tps,
-            seconds: seconds.max(1),
+            seconds,
             latency_average_ms: parse_value(&text, "latency average = "),
         })
     }
