@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{SubsecRound, Utc};
-use jt_store::ingest::{IngestConfig, IngestOutcome, Ingestor, Rejection, SignalArrival};
+use jt_store::ingest::{
+    IngestConfig, IngestOutcome, Ingestor, Rejection, SignalArrival, Submitted, WebhookTarget,
+};
 use jt_store::{RecorderId, UserId};
 use jt_web::testing::{spawn_app, spawn_app_with_store};
 use sqlx::Connection;
@@ -532,27 +534,8 @@ async fn while_a_batch_is_written_a_few_signals_wait_for_it_and_go_in_one_batch(
         },
     );
     let user = app.create_user("trader@example.com").await;
-    let mut recorders = Vec::new();
-    for r in 0..4 {
-        let (id, url) = recorder(&app, &user, &format!("strategy {r}")).await;
-        let target = ingestor
-            .target(url.rsplit('/').next().unwrap())
-            .await
-            .unwrap()
-            .expect("live token");
-        recorders.push((id, target));
-    }
-    let submit = |target: &jt_store::ingest::WebhookTarget| {
-        ingestor
-            .submit(SignalArrival {
-                target: target.clone(),
-                body: b"BUY 1 NQ1! @ 25600".to_vec(),
-                content_type: Some("text/plain".to_owned()),
-                source_ip: None,
-                received_at: Utc::now().trunc_subsecs(6),
-            })
-            .expect("admitted")
-    };
+    let recorders = four_recorders(&app, &ingestor, &user).await;
+    let submit = |target: &WebhookTarget| buy(&ingestor, target);
     // The first batch waits for a recorder locked elsewhere; three signals arrive meanwhile,
     // fewer than the minimum for a second batch alongside it, though slots are free.
     let mut lock = lock_recorder(&app.store, user.id, recorders[0].0).await;
@@ -561,22 +544,8 @@ async fn while_a_batch_is_written_a_few_signals_wait_for_it_and_go_in_one_batch(
     let rest: Vec<_> = recorders[1..].iter().map(|(_, t)| submit(t)).collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let others: Vec<RecorderId> = recorders[1..].iter().map(|(id, _)| *id).collect();
-    let xmins = |store: jt_store::Store, others: Vec<RecorderId>| async move {
-        let mut admin = store.admin("test").await.unwrap();
-        let xmins: BTreeSet<String> = sqlx::query_scalar(
-            "select xmin::text from recorded_signals where recorder_id = any($1)",
-        )
-        .bind(&others)
-        .fetch_all(admin.conn())
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
-        admin.commit().await.unwrap();
-        xmins
-    };
     assert!(
-        xmins(app.store.clone(), others.clone()).await.is_empty(),
+        transactions_of(&app.store, &others).await.is_empty(),
         "no batch started beside the waiting one"
     );
 
@@ -589,8 +558,101 @@ async fn while_a_batch_is_written_a_few_signals_wait_for_it_and_go_in_one_batch(
         );
     }
     assert_eq!(
-        xmins(app.store.clone(), others).await.len(),
+        transactions_of(&app.store, &others).await.len(),
         1,
         "the three went in one batch"
     );
+}
+
+#[tokio::test]
+async fn signals_arriving_just_after_a_batch_ended_wait_a_moment_and_go_in_one_batch() {
+    let app = spawn_app().await;
+    let ingestor = Ingestor::start(
+        app.store.clone(),
+        IngestConfig {
+            shards: 1,
+            batches_in_flight: 3,
+            min_overlap: 8,
+            // Long enough that a loaded machine cannot spread the arrivals below past it.
+            linger: Duration::from_millis(500),
+            linger_window: Duration::from_secs(60),
+            ..IngestConfig::default()
+        },
+    );
+    let user = app.create_user("trader@example.com").await;
+    let recorders = four_recorders(&app, &ingestor, &user).await;
+    let submit = |target: &WebhookTarget| buy(&ingestor, target);
+    // A lone signal on an idle shard; its batch ends.
+    let first = submit(&recorders[0].1);
+    let outcome = first.outcome(Duration::from_secs(60)).await.unwrap();
+    assert!(
+        matches!(outcome, IngestOutcome::Accepted { .. }),
+        "{outcome:?}"
+    );
+    // Three more right after, 50 ms apart: without the linger the first of them would go
+    // alone, at once.
+    let mut rest = Vec::new();
+    for (_, target) in &recorders[1..] {
+        rest.push(submit(target));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for submitted in rest {
+        let outcome = submitted.outcome(Duration::from_secs(60)).await.unwrap();
+        assert!(
+            matches!(outcome, IngestOutcome::Accepted { .. }),
+            "{outcome:?}"
+        );
+    }
+    let others: Vec<RecorderId> = recorders[1..].iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        transactions_of(&app.store, &others).await.len(),
+        1,
+        "the three went in one batch"
+    );
+}
+
+/// Four recorders of `user`, with their webhook targets.
+async fn four_recorders(
+    app: &jt_web::testing::TestApp,
+    ingestor: &Ingestor,
+    user: &jt_web::testing::TestUser,
+) -> Vec<(RecorderId, WebhookTarget)> {
+    let mut recorders = Vec::new();
+    for r in 0..4 {
+        let (id, url) = recorder(app, user, &format!("strategy {r}")).await;
+        let target = ingestor
+            .target(url.rsplit('/').next().unwrap())
+            .await
+            .unwrap()
+            .expect("live token");
+        recorders.push((id, target));
+    }
+    recorders
+}
+
+fn buy(ingestor: &Ingestor, target: &WebhookTarget) -> Submitted {
+    ingestor
+        .submit(SignalArrival {
+            target: target.clone(),
+            body: b"BUY 1 NQ1! @ 25600".to_vec(),
+            content_type: Some("text/plain".to_owned()),
+            source_ip: None,
+            received_at: Utc::now().trunc_subsecs(6),
+        })
+        .expect("admitted")
+}
+
+/// The transactions (`xmin`s) that wrote the recorders' signals.
+async fn transactions_of(store: &jt_store::Store, recorders: &[RecorderId]) -> BTreeSet<String> {
+    let mut admin = store.admin("test").await.unwrap();
+    let xmins: BTreeSet<String> =
+        sqlx::query_scalar("select xmin::text from recorded_signals where recorder_id = any($1)")
+            .bind(recorders)
+            .fetch_all(admin.conn())
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    admin.commit().await.unwrap();
+    xmins
 }
