@@ -524,15 +524,7 @@ async fn two_processes_writing_the_same_recorders_keep_them_exact() {
 #[tokio::test]
 async fn while_a_batch_is_written_a_few_signals_wait_for_it_and_go_in_one_batch() {
     let app = spawn_app().await;
-    let ingestor = Ingestor::start(
-        app.store.clone(),
-        IngestConfig {
-            shards: 1,
-            batches_in_flight: 3,
-            min_overlap: 8,
-            ..IngestConfig::default()
-        },
-    );
+    let ingestor = Ingestor::start(app.store.clone(), three_slots_overlap_minimum_8());
     let user = app.create_user("trader@example.com").await;
     let recorders = four_recorders(&app, &ingestor, &user).await;
     let submit = |target: &WebhookTarget| buy(&ingestor, target);
@@ -550,13 +542,7 @@ async fn while_a_batch_is_written_a_few_signals_wait_for_it_and_go_in_one_batch(
     );
 
     lock.commit().await.unwrap();
-    for submitted in std::iter::once(first).chain(rest) {
-        let outcome = submitted.outcome(Duration::from_secs(60)).await.unwrap();
-        assert!(
-            matches!(outcome, IngestOutcome::Accepted { .. }),
-            "{outcome:?}"
-        );
-    }
+    assert_accepted(std::iter::once(first).chain(rest)).await;
     assert_eq!(
         transactions_of(&app.store, &others).await.len(),
         1,
@@ -570,25 +556,17 @@ async fn signals_arriving_just_after_a_batch_ended_wait_a_moment_and_go_in_one_b
     let ingestor = Ingestor::start(
         app.store.clone(),
         IngestConfig {
-            shards: 1,
-            batches_in_flight: 3,
-            min_overlap: 8,
             // Long enough that a loaded machine cannot spread the arrivals below past it.
             linger: Duration::from_millis(500),
             linger_window: Duration::from_secs(60),
-            ..IngestConfig::default()
+            ..three_slots_overlap_minimum_8()
         },
     );
     let user = app.create_user("trader@example.com").await;
     let recorders = four_recorders(&app, &ingestor, &user).await;
     let submit = |target: &WebhookTarget| buy(&ingestor, target);
     // A lone signal on an idle shard; its batch ends.
-    let first = submit(&recorders[0].1);
-    let outcome = first.outcome(Duration::from_secs(60)).await.unwrap();
-    assert!(
-        matches!(outcome, IngestOutcome::Accepted { .. }),
-        "{outcome:?}"
-    );
+    assert_accepted([submit(&recorders[0].1)]).await;
     // Three more right after, 50 ms apart: without the linger the first of them would go
     // alone, at once.
     let mut rest = Vec::new();
@@ -596,19 +574,34 @@ async fn signals_arriving_just_after_a_batch_ended_wait_a_moment_and_go_in_one_b
         rest.push(submit(target));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for submitted in rest {
-        let outcome = submitted.outcome(Duration::from_secs(60)).await.unwrap();
-        assert!(
-            matches!(outcome, IngestOutcome::Accepted { .. }),
-            "{outcome:?}"
-        );
-    }
+    assert_accepted(rest).await;
     let others: Vec<RecorderId> = recorders[1..].iter().map(|(id, _)| *id).collect();
     assert_eq!(
         transactions_of(&app.store, &others).await.len(),
         1,
         "the three went in one batch"
     );
+}
+
+/// One queue, three batch slots, a batch beside a running one only from 8 signals.
+fn three_slots_overlap_minimum_8() -> IngestConfig {
+    IngestConfig {
+        shards: 1,
+        batches_in_flight: 3,
+        min_overlap: 8,
+        ..IngestConfig::default()
+    }
+}
+
+/// Awaits each outcome: accepted.
+async fn assert_accepted(submitted: impl IntoIterator<Item = Submitted>) {
+    for submitted in submitted {
+        let outcome = submitted.outcome(Duration::from_secs(60)).await.unwrap();
+        assert!(
+            matches!(outcome, IngestOutcome::Accepted { .. }),
+            "{outcome:?}"
+        );
+    }
 }
 
 /// Four recorders of `user`, with their webhook targets.

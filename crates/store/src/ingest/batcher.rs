@@ -273,15 +273,11 @@ async fn run_shard(writer: Arc<Writer>, mut receiver: mpsc::UnboundedReceiver<Pe
         while batch.len() < writer.min_overlap.min(writer.max_batch)
             && slots.available_permits() + 1 < writer.batches_in_flight
         {
-            tokio::select! {
-                pending = receiver.recv() => match pending {
-                    Some(pending) => {
-                        batch.push(pending);
-                        take_queued(&mut receiver, &mut batch, writer.max_batch);
-                    }
-                    None => break,
-                },
-                _ = ends.finished.notified() => {}
+            let wake = ends.finished.notified();
+            if let Waited::Closed =
+                receive_or(&mut receiver, &mut batch, writer.max_batch, wake).await
+            {
+                break;
             }
         }
         // Just after another batch ended: its senders' next signals are on their way.
@@ -292,15 +288,12 @@ async fn run_shard(writer: Arc<Writer>, mut receiver: mpsc::UnboundedReceiver<Pe
         {
             let deadline = tokio::time::Instant::from_std(deadline);
             while small(&batch) {
-                tokio::select! {
-                    pending = receiver.recv() => match pending {
-                        Some(pending) => {
-                            batch.push(pending);
-                            take_queued(&mut receiver, &mut batch, writer.max_batch);
-                        }
-                        None => break,
-                    },
-                    _ = tokio::time::sleep_until(deadline) => break,
+                let wake = tokio::time::sleep_until(deadline);
+                if !matches!(
+                    receive_or(&mut receiver, &mut batch, writer.max_batch, wake).await,
+                    Waited::Received
+                ) {
+                    break;
                 }
             }
         }
@@ -383,6 +376,37 @@ impl Linger {
     fn until(self, small: bool, last_end: Option<Instant>, now: Instant) -> Option<Instant> {
         let recent = last_end.is_some_and(|end| now.saturating_duration_since(end) < self.window);
         (small && recent && !self.wait.is_zero()).then(|| now + self.wait)
+    }
+}
+
+/// How [`receive_or`] ended.
+enum Waited {
+    /// Signals arrived (and are in the batch).
+    Received,
+    /// The wake-up came first.
+    Woken,
+    /// The queue closed: the process is stopping.
+    Closed,
+}
+
+/// Waits for the next signal (adding it and everything queued behind it to `batch`, up to
+/// `max`) or for `wake`, whichever comes first.
+async fn receive_or(
+    receiver: &mut mpsc::UnboundedReceiver<Pending>,
+    batch: &mut Vec<Pending>,
+    max: usize,
+    wake: impl Future<Output = ()>,
+) -> Waited {
+    tokio::select! {
+        pending = receiver.recv() => match pending {
+            Some(pending) => {
+                batch.push(pending);
+                take_queued(receiver, batch, max);
+                Waited::Received
+            }
+            None => Waited::Closed,
+        },
+        () = wake => Waited::Woken,
     }
 }
 
