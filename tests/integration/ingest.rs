@@ -8,9 +8,30 @@ mod remembered_facts;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use chrono::{SubsecRound, Utc};
+use jt_store::ingest::{Ingestor, SignalArrival, Submitted, WebhookTarget};
 use jt_store::{RecorderId, Store, TenantTx, UserId};
 use jt_web::testing::{TestApp, TestUser};
 use tokio::io::AsyncWriteExt;
+
+/// The live recorder behind a webhook URL, as `ingestor` knows it.
+async fn target_of(ingestor: &Ingestor, url: &str) -> WebhookTarget {
+    let token = url.rsplit('/').next().unwrap();
+    ingestor.target(token).await.unwrap().expect("live token")
+}
+
+/// Submits `body` as TradingView sends it (`text/plain`) straight to `ingestor`, no HTTP.
+fn submit_text(ingestor: &Ingestor, target: WebhookTarget, body: impl Into<Vec<u8>>) -> Submitted {
+    ingestor
+        .submit(SignalArrival {
+            target,
+            body: body.into(),
+            content_type: Some("text/plain".to_owned()),
+            source_ip: None,
+            received_at: Utc::now().trunc_subsecs(6),
+        })
+        .expect("admitted")
+}
 
 /// A recorder of `user`: its id and webhook URL.
 async fn recorder(app: &TestApp, user: &TestUser, name: &str) -> (RecorderId, String) {

@@ -4,17 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use chrono::{SubsecRound, Utc};
 use jt_store::ingest::{
-    IngestConfig, IngestOutcome, Ingestor, Rejection, SignalArrival, Submitted, WebhookTarget,
+    IngestConfig, IngestOutcome, Ingestor, Rejection, Submitted, WebhookTarget,
 };
 use jt_store::{RecorderId, UserId};
 use jt_web::testing::{spawn_app, spawn_app_with_store};
 use sqlx::Connection;
 
 use super::{
-    assert_replay_matches, lock_recorder, recorder, stored, wait_for_in_flight,
-    wait_for_lock_waiters,
+    assert_replay_matches, lock_recorder, recorder, stored, submit_text, target_of,
+    wait_for_in_flight, wait_for_lock_waiters,
 };
 use crate::support::{TempDataDir, dedicated_store};
 
@@ -59,14 +58,7 @@ async fn a_batch_spans_recorders_and_users_keeps_each_recorders_order_and_isolat
             ),
         };
         let target = ingestor.target(token).await.unwrap().expect("live token");
-        let arrival = SignalArrival {
-            target,
-            body: body.clone().into_bytes(),
-            content_type: Some("text/plain".to_owned()),
-            source_ip: None,
-            received_at: Utc::now().trunc_subsecs(6),
-        };
-        waiting.push((i, ingestor.submit(arrival).expect("admitted")));
+        waiting.push((i, submit_text(&ingestor, target, body.clone())));
         sent.entry(*recorder).or_default().push(body);
     }
     wait_for_lock_waiters(&mut lock, 1).await;
@@ -495,14 +487,7 @@ async fn two_processes_writing_the_same_recorders_keep_them_exact() {
             r#"{{"action":"{side}","ticker":"NQ1!","quantity":1,"price":{},"id":"p{i}"}}"#,
             25600 + i % 37
         );
-        let arrival = SignalArrival {
-            target,
-            body: body.into_bytes(),
-            content_type: Some("text/plain".to_owned()),
-            source_ip: None,
-            received_at: Utc::now().trunc_subsecs(6),
-        };
-        waiting.push(ingestor.submit(arrival).expect("admitted"));
+        waiting.push(submit_text(ingestor, target, body));
     }
     for submitted in waiting {
         let outcome = submitted.outcome(Duration::from_secs(120)).await.unwrap();
@@ -527,7 +512,7 @@ async fn while_a_batch_is_written_a_few_signals_wait_for_it_and_go_in_one_batch(
     let ingestor = Ingestor::start(app.store.clone(), three_slots_overlap_minimum_8());
     let user = app.create_user("trader@example.com").await;
     let recorders = four_recorders(&app, &ingestor, &user).await;
-    let submit = |target: &WebhookTarget| buy(&ingestor, target);
+    let submit = |target: &WebhookTarget| submit_text(&ingestor, target.clone(), BUY);
     // The first batch waits for a recorder locked elsewhere; three signals arrive meanwhile,
     // fewer than the minimum for a second batch alongside it, though slots are free.
     let mut lock = lock_recorder(&app.store, user.id, recorders[0].0).await;
@@ -564,7 +549,7 @@ async fn signals_arriving_just_after_a_batch_ended_wait_a_moment_and_go_in_one_b
     );
     let user = app.create_user("trader@example.com").await;
     let recorders = four_recorders(&app, &ingestor, &user).await;
-    let submit = |target: &WebhookTarget| buy(&ingestor, target);
+    let submit = |target: &WebhookTarget| submit_text(&ingestor, target.clone(), BUY);
     // A lone signal on an idle shard; its batch ends.
     assert_accepted([submit(&recorders[0].1)]).await;
     // Three more right after, 50 ms apart: without the linger the first of them would go
@@ -613,27 +598,12 @@ async fn four_recorders(
     let mut recorders = Vec::new();
     for r in 0..4 {
         let (id, url) = recorder(app, user, &format!("strategy {r}")).await;
-        let target = ingestor
-            .target(url.rsplit('/').next().unwrap())
-            .await
-            .unwrap()
-            .expect("live token");
-        recorders.push((id, target));
+        recorders.push((id, target_of(ingestor, &url).await));
     }
     recorders
 }
 
-fn buy(ingestor: &Ingestor, target: &WebhookTarget) -> Submitted {
-    ingestor
-        .submit(SignalArrival {
-            target: target.clone(),
-            body: b"BUY 1 NQ1! @ 25600".to_vec(),
-            content_type: Some("text/plain".to_owned()),
-            source_ip: None,
-            received_at: Utc::now().trunc_subsecs(6),
-        })
-        .expect("admitted")
-}
+const BUY: &str = "BUY 1 NQ1! @ 25600";
 
 /// The transactions (`xmin`s) that wrote the recorders' signals.
 async fn transactions_of(store: &jt_store::Store, recorders: &[RecorderId]) -> BTreeSet<String> {

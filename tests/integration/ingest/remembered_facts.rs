@@ -5,14 +5,13 @@
 
 use std::time::Duration;
 
-use chrono::{SubsecRound, Utc};
 use jt_store::RecorderId;
-use jt_store::ingest::{IngestConfig, IngestOutcome, Ingestor, SignalArrival};
+use jt_store::ingest::{IngestConfig, IngestOutcome, Ingestor};
 use jt_store::users::{self, UserStatus};
 use jt_web::testing::{TestApp, TestUser, spawn_app};
 use serde_json::{Value, json};
 
-use super::{assert_replay_matches, recorder, stored};
+use super::{assert_replay_matches, recorder, stored, submit_text, target_of};
 
 /// A signal sent to the app's own web process; its answer.
 async fn webhook(app: &TestApp, url: &str, body: &str) -> (u16, Value) {
@@ -23,18 +22,7 @@ async fn webhook(app: &TestApp, url: &str, body: &str) -> (u16, Value) {
 
 /// A signal written by another web process (an ingestor of its own, with its own facts).
 async fn from_other_process(other: &Ingestor, url: &str, body: &str) -> IngestOutcome {
-    let token = url.rsplit('/').next().unwrap();
-    let target = other.target(token).await.unwrap().expect("live token");
-    let arrival = SignalArrival {
-        target,
-        body: body.as_bytes().to_vec(),
-        content_type: Some("text/plain".to_owned()),
-        source_ip: None,
-        received_at: Utc::now().trunc_subsecs(6),
-    };
-    other
-        .submit(arrival)
-        .expect("admitted")
+    submit_text(other, target_of(other, url).await, body)
         .outcome(Duration::from_secs(60))
         .await
         .unwrap()

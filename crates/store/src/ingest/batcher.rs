@@ -269,10 +269,9 @@ async fn run_shard(writer: Arc<Writer>, mut receiver: mpsc::UnboundedReceiver<Pe
         };
         let mut batch = vec![first];
         take_queued(&mut receiver, &mut batch, writer.max_batch);
+        let small = |batch: &Vec<Pending>| batch.len() < writer.min_overlap.min(writer.max_batch);
         // Few signals and another batch being written: wait for more, or for it to finish.
-        while batch.len() < writer.min_overlap.min(writer.max_batch)
-            && slots.available_permits() + 1 < writer.batches_in_flight
-        {
+        while small(&batch) && slots.available_permits() + 1 < writer.batches_in_flight {
             let wake = ends.finished.notified();
             if let Waited::Closed =
                 receive_or(&mut receiver, &mut batch, writer.max_batch, wake).await
@@ -281,7 +280,6 @@ async fn run_shard(writer: Arc<Writer>, mut receiver: mpsc::UnboundedReceiver<Pe
             }
         }
         // Just after another batch ended: its senders' next signals are on their way.
-        let small = |batch: &Vec<Pending>| batch.len() < writer.min_overlap.min(writer.max_batch);
         if let Some(deadline) = writer
             .linger
             .until(small(&batch), ends.last(), Instant::now())
@@ -342,7 +340,7 @@ async fn flush_measured(
     metrics::histogram!(metric_names::INGEST_FLUSH_SECONDS).record(took.as_secs_f64());
     // The slot first: a shard woken by this finds it free.
     drop(slot);
-    ends.mark(Instant::now());
+    ends.mark();
 }
 
 /// When a shard's batches end: the shard waits on `finished`, and lingers after `last`.
@@ -353,8 +351,8 @@ struct BatchEnds {
 }
 
 impl BatchEnds {
-    fn mark(&self, at: Instant) {
-        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
+    fn mark(&self) {
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
         self.finished.notify_one();
     }
 
